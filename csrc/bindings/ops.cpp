@@ -1,0 +1,98 @@
+// Op bindings: argument conversion only, no math.
+#include "bindings/common.h"
+
+namespace heron::bindings {
+
+static std::optional<DType> opt_dtype(const py::object& d) {
+  if (d.is_none()) return std::nullopt;
+  return to_dtype(d.cast<int>());
+}
+
+static py::tuple pair(const std::pair<Array, Array>& p) { return py::make_tuple(p.first, p.second); }
+
+void init_ops(py::module_& m) {
+  m.def("unary", [](int op, const Array& a, double p0, double p1) { return unary(UnaryOp(op), a, p0, p1); },
+        py::arg("op"), py::arg("a"), py::arg("p0") = 0.0, py::arg("p1") = 0.0);
+  m.def("unary_", [](int op, const Array& a, double p0, double p1) { unary_(UnaryOp(op), a, p0, p1); },
+        py::arg("op"), py::arg("a"), py::arg("p0") = 0.0, py::arg("p1") = 0.0);
+  m.def("binary", [](int op, const py::handle& a, const py::handle& b) {
+    return binary(BinaryOp(op), to_operand(a, "binary"), to_operand(b, "binary"));
+  });
+  m.def("binary_", [](int op, const Array& self, const py::handle& b) {
+    binary_(BinaryOp(op), self, to_operand(b, "binary_"));
+  });
+  m.def("result_dtype", [](int op, const py::handle& a, const py::handle& b) {
+    return int(binary_result_dtype(BinaryOp(op), to_operand(a, "binary"), to_operand(b, "binary")));
+  });
+  m.def("where", [](const Array& c, const py::handle& a, const py::handle& b) {
+    return where(c, to_operand(a, "where"), to_operand(b, "where"));
+  });
+  m.def("reduce", [](int op, const Array& a, const std::vector<int64_t>& dims, bool keepdim, const py::object& dtype) {
+    return reduce(ReduceOp(op), a, dims, keepdim, opt_dtype(dtype));
+  });
+  m.def("reduce_with_index", [](int op, const Array& a, int64_t dim, bool keepdim) {
+    return pair(reduce_with_index(ReduceOp(op), a, dim, keepdim));
+  });
+  m.def("softmax", [](const Array& a, int64_t dim, bool log, const py::object& dtype) {
+    return softmax(a, dim, log, opt_dtype(dtype));
+  });
+  m.def("cumulative", [](const Array& a, int64_t dim, bool product, const py::object& dtype) {
+    return cumulative(a, dim, product, opt_dtype(dtype));
+  });
+  m.def("cat", &cat);
+  m.def("index_select", &index_select);
+  m.def("index_add_", &index_add_);
+  m.def("gather", &gather);
+  m.def("scatter_", [](const Array& self, int64_t dim, const Array& index, const py::handle& src, int reduce) {
+    scatter_(self, dim, index, to_operand(src, "scatter_"), reduce);
+  });
+  m.def("nonzero", &nonzero);
+  m.def("sort", [](const Array& a, int64_t dim, bool descending, bool stable) {
+    py::gil_scoped_release release;
+    return sort(a, dim, descending, stable);
+  });
+  m.def("topk", [](const Array& a, int64_t k, int64_t dim, bool largest, bool sorted) {
+    return pair(topk(a, k, dim, largest, sorted));
+  });
+  m.def("take_flat", &take_flat);
+  m.def("matmul", [](const Array& a, const Array& b) {
+    py::gil_scoped_release release;
+    return matmul(a, b);
+  });
+
+  py::class_<Generator>(m, "Generator")
+      .def(py::init<>())
+      .def_readwrite("seed", &Generator::seed)
+      .def_readwrite("offset", &Generator::offset);
+  m.def("default_generator", &default_generator, py::return_value_policy::reference);
+  m.def("random_", [](int kind, const Array& out, Generator& gen, double a, double b) { random_(kind, out, gen, a, b); });
+  m.def("randperm", [](int64_t n, Generator& gen, int dtype) { return randperm(n, gen, to_dtype(dtype)); });
+  m.def("multinomial", &multinomial);
+
+  // Enum values, so Python never hard-codes them.
+  py::dict unary_ops, binary_ops, reduce_ops;
+  const char* unary_names[] = {
+      "neg", "abs", "sign", "square", "reciprocal", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1",
+      "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+      "atanh", "erf", "erfc", "sigmoid", "logsigmoid", "relu", "relu6", "gelu", "gelu_tanh", "silu", "mish",
+      "softplus", "leaky_relu", "elu", "selu", "hardtanh", "hardsigmoid", "hardswish", "clamp", "floor",
+      "ceil", "round", "trunc", "frac", "logical_not", "bitwise_not", "isnan", "isinf", "isfinite",
+      "signbit", "nan_to_num"};
+  static_assert(sizeof(unary_names) / sizeof(unary_names[0]) == size_t(UnaryOp::Count), "unary names");
+  for (int i = 0; i < int(UnaryOp::Count); ++i) unary_ops[unary_names[i]] = i;
+  const char* binary_names[] = {"add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow",
+                                "maximum", "minimum", "fmax", "fmin", "atan2", "eq", "ne", "lt", "le", "gt",
+                                "ge", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+                                "bitwise_or", "bitwise_xor", "hypot", "copysign", "xlogy"};
+  static_assert(sizeof(binary_names) / sizeof(binary_names[0]) == size_t(BinaryOp::Count), "binary names");
+  for (int i = 0; i < int(BinaryOp::Count); ++i) binary_ops[binary_names[i]] = i;
+  const char* reduce_names[] = {"sum", "prod", "max", "min", "argmax", "argmin", "all", "any"};
+  for (int i = 0; i < int(ReduceOp::Count); ++i) reduce_ops[reduce_names[i]] = i;
+  m.attr("UNARY") = unary_ops;
+  m.attr("BINARY") = binary_ops;
+  m.attr("REDUCE") = reduce_ops;
+  m.attr("RANDOM") = py::dict(py::arg("uniform") = int(kUniform), py::arg("normal") = int(kNormal),
+                              py::arg("randint") = int(kRandint), py::arg("bernoulli") = int(kBernoulli));
+}
+
+}  // namespace heron::bindings

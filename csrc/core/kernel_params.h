@@ -1,0 +1,154 @@
+// Plain-data interfaces between the validating op entry points (core/ops) and the kernels
+// (cpu/, cuda/). Kernels trust these: shapes, strides and indices are already checked.
+// Only POD here, so kernel files compiled once per ISA share no inline code with the rest.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace heron {
+
+constexpr int kMaxOperands = 4;
+constexpr int kMaxDims = 64;
+
+// N operands (outputs first) walked over one common shape. Dims are stored innermost
+// first, already reordered and coalesced; strides are in bytes (0 for broadcast).
+struct StridedIter {
+  int nops = 0;
+  int ndim = 0;
+  int64_t numel = 0;
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxOperands][kMaxDims];
+  char* data[kMaxOperands];
+  DType dtype[kMaxOperands];
+};
+
+enum class UnaryOp : int32_t {
+  Neg, Abs, Sign, Square, Reciprocal, Exp, Exp2, Log, Log2, Log10, Log1p, Expm1, Sqrt, Rsqrt,
+  Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Sigmoid,
+  LogSigmoid, Relu, Relu6, Gelu, GeluTanh, Silu, Mish, Softplus, LeakyRelu, Elu, Selu, Hardtanh,
+  Hardsigmoid, Hardswish, Clamp, Floor, Ceil, Round, Trunc, Frac, LogicalNot, BitwiseNot,
+  IsNan, IsInf, IsFinite, Signbit, NanToNum,
+  Count
+};
+
+enum class BinaryOp : int32_t {
+  Add, Sub, Mul, Div, FloorDivide, Remainder, Fmod, Pow, Maximum, Minimum, Fmax, Fmin, Atan2,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor, BitwiseAnd, BitwiseOr, BitwiseXor,
+  Hypot, Copysign, Xlogy,
+  Count
+};
+
+// Row layout [outer, reduce, inner] in elements; output is contiguous [outer, inner].
+enum class ReduceOp : int32_t { Sum, Prod, Max, Min, ArgMax, ArgMin, All, Any, Count };
+struct ReduceParams {
+  const char* in;
+  char* out;         // values (or indices for ArgMax/ArgMin)
+  char* out_index;   // Max/Min with indices: int64 indices, else null
+  DType in_dtype;
+  DType out_dtype;
+  int64_t outer, reduce, inner;
+  int64_t stride_outer, stride_reduce, stride_inner;  // in elements
+};
+
+// Contiguous [outer, dim, inner].
+struct SoftmaxParams {
+  const char* in;
+  char* out;
+  DType dtype;
+  int64_t outer, dim, inner;
+  bool log;
+};
+
+struct ScanParams {  // cumsum / cumprod over contiguous [outer, dim, inner]
+  const char* in;
+  char* out;
+  DType dtype;
+  int64_t outer, dim, inner;
+  bool product;
+};
+
+// index_select / index_add over contiguous [outer, size, inner] arrays.
+struct IndexParams {
+  char* self;          // source for select, destination for add
+  const char* other;   // output for select (written), source for add
+  const int64_t* index;
+  DType dtype;
+  int64_t outer, self_size, index_size, inner;
+  double alpha;
+};
+
+// gather/scatter: the iterator walks the index shape with operands
+// (gather: out, index, src) or (scatter: self, index, src); the dim's own stride is zeroed in
+// the iterator and given here in bytes.
+struct GatherScatterParams {
+  int64_t dim_stride;  // bytes, of src (gather) or self (scatter)
+  int reduce;          // scatter: 0 assign, 1 add, 2 multiply; gather: unused
+  bool src_is_scalar;
+  double scalar;
+};
+
+struct SortParams {  // contiguous [outer, dim, inner]
+  const char* in;
+  char* values;
+  int64_t* indices;
+  DType dtype;
+  int64_t outer, dim, inner;
+  int64_t k;  // topk: number kept; sort: dim
+  bool descending;
+  bool stable;
+};
+
+struct PhiloxKey {
+  uint64_t seed;
+  uint64_t offset;  // in units of 4 x 32-bit draws
+};
+
+struct RandomParams {
+  char* out;  // contiguous
+  DType dtype;
+  int64_t numel;
+  PhiloxKey key;
+  double a, b;  // uniform [a, b); normal mean a, std b; randint [a, b); bernoulli p = a
+};
+
+struct MatmulParams {  // C[b] = A[b] @ B[b], strides in elements
+  const char* a;
+  const char* b;
+  char* c;
+  DType dtype;
+  int64_t batch, m, n, k;
+  int64_t a_batch, a_rs, a_cs;
+  int64_t b_batch, b_rs, b_cs;
+  int64_t c_batch, c_rs;  // C contiguous along columns
+};
+
+struct MultinomialParams {
+  const double* probs;  // contiguous [rows, categories], validated
+  int64_t* out;         // [rows, samples]
+  int64_t rows, categories, samples;
+  bool replacement;
+  PhiloxKey key;
+};
+
+using UnaryKernel = void (*)(UnaryOp, const StridedIter&, double, double);
+using BinaryKernel = void (*)(BinaryOp, const StridedIter&);
+using CopyKernel = void (*)(const StridedIter&);
+using WhereKernel = void (*)(const StridedIter&);
+using ReduceKernel = void (*)(ReduceOp, const ReduceParams&);
+using SoftmaxKernel = void (*)(const SoftmaxParams&);
+using ScanKernel = void (*)(const ScanParams&);
+using IndexSelectKernel = void (*)(const IndexParams&);
+using IndexAddKernel = void (*)(const IndexParams&);
+using GatherKernel = void (*)(const StridedIter&, const GatherScatterParams&);
+using ScatterKernel = void (*)(const StridedIter&, const GatherScatterParams&);
+using SortKernel = void (*)(const SortParams&);
+using TopkKernel = void (*)(const SortParams&);
+using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKind
+using MatmulKernel = void (*)(const MatmulParams&);
+using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
+using MultinomialKernel = void (*)(const MultinomialParams&);
+
+enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };
+
+}  // namespace heron

@@ -1,0 +1,92 @@
+// Validating entry points of every op (one .cpp per family in core/ops/). Each checks shapes,
+// dtypes and devices, promotes, allocates the output and calls its kernel via the dispatch
+// stub. Messages start with "[op]".
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "core/array.h"
+#include "core/kernel_params.h"
+
+namespace heron {
+
+// A Python number or 0-d tensor value. Wrapped numbers take part in type promotion with
+// lower priority than tensors (torch.result_type).
+struct Scalar {
+  enum Kind { Bool, Int, Float } kind = Float;
+  int64_t i = 0;
+  double d = 0.0;
+  static Scalar from_double(double v) { Scalar s; s.kind = Float; s.d = v; return s; }
+  static Scalar from_int(int64_t v) { Scalar s; s.kind = Int; s.i = v; s.d = double(v); return s; }
+  static Scalar from_bool(bool v) { Scalar s; s.kind = Bool; s.i = v; s.d = v; return s; }
+  DType natural_dtype() const { return kind == Float ? DType::Float64 : (kind == Int ? DType::Int64 : DType::Bool); }
+  double to_double() const { return kind == Float ? d : double(i); }
+};
+
+// An operand that is either a tensor or a Python number.
+struct Operand {
+  Array array;
+  bool wrapped = false;  // came from a Python number
+};
+
+DType default_float_dtype();
+void set_default_float_dtype(DType t);
+
+Array scalar_array(const Scalar& s, DType dtype);  // 0-d array holding s cast to dtype
+Scalar item(const Array& a);                        // value of a one-element array
+
+// --- creation and copies (core/ops/elementwise.cpp)
+Array full(const Shape& shape, const Scalar& value, DType dtype);
+Array arange(double start, double end, double step, DType dtype);
+Array linspace(double start, double end, int64_t steps, DType dtype);
+void copy_(const Array& dst, const Array& src, const char* op = "copy_");  // broadcasts src, casts
+Array cast(const Array& a, DType dtype);        // returns `a` itself when dtype matches
+Array contiguous(const Array& a);                // returns `a` itself when already contiguous
+Array clone(const Array& a);
+Array reshape(const Array& a, const Shape& shape);  // view when possible, else copy
+void fill_(const Array& dst, const Scalar& value);
+
+// --- elementwise (core/ops/elementwise.cpp)
+DType unary_result_dtype(UnaryOp op, DType in);
+Array unary(UnaryOp op, const Array& a, double p0 = 0, double p1 = 0);
+void unary_(UnaryOp op, const Array& a, double p0 = 0, double p1 = 0);  // in place
+DType binary_result_dtype(BinaryOp op, const Operand& a, const Operand& b);
+Array binary(BinaryOp op, const Operand& a, const Operand& b);
+void binary_(BinaryOp op, const Array& self, const Operand& other);  // in place into self
+Array where(const Array& cond, const Operand& a, const Operand& b);
+
+// --- reductions (core/ops/reduce.cpp); empty dims = all
+Array reduce(ReduceOp op, const Array& a, std::vector<int64_t> dims, bool keepdim,
+             std::optional<DType> dtype = std::nullopt);
+// max/min along one dim: (values, indices)
+std::pair<Array, Array> reduce_with_index(ReduceOp op, const Array& a, int64_t dim, bool keepdim);
+Array softmax(const Array& a, int64_t dim, bool log, std::optional<DType> dtype = std::nullopt);
+Array cumulative(const Array& a, int64_t dim, bool product, std::optional<DType> dtype = std::nullopt);
+
+// --- indexing and joins (core/ops/indexing.cpp)
+Array cat(const std::vector<Array>& arrays, int64_t dim);
+Array index_select(const Array& a, int64_t dim, const Array& index);
+void index_add_(const Array& self, int64_t dim, const Array& index, const Array& src, double alpha);
+Array gather(const Array& a, int64_t dim, const Array& index);
+// reduce: 0 assign, 1 add, 2 multiply. src may be a scalar (scalar_src).
+void scatter_(const Array& self, int64_t dim, const Array& index, const Operand& src, int reduce);
+Array nonzero(const Array& a);  // [n, ndim] int64
+std::pair<Array, Array> sort(const Array& a, int64_t dim, bool descending, bool stable);
+std::pair<Array, Array> topk(const Array& a, int64_t k, int64_t dim, bool largest, bool sorted);
+Array take_flat(const Array& a, const Array& flat_index);  // a.reshape(-1)[flat_index]
+
+// --- random numbers (core/ops/random.cpp): a counter-based Philox stream.
+struct Generator {
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // blocks of 4 draws already used
+  PhiloxKey take(int64_t draws);  // reserves draws, returns the key of the first
+};
+Generator& default_generator();
+void random_(int kind, const Array& out, Generator& gen, double a, double b);
+Array randperm(int64_t n, Generator& gen, DType dtype);
+Array multinomial(const Array& probs, int64_t num_samples, bool replacement, Generator& gen);
+
+// --- linear algebra (core/ops/linalg.cpp)
+Array matmul(const Array& a, const Array& b);
+
+}  // namespace heron

@@ -1,0 +1,277 @@
+// Reductions over [outer, reduce, inner] and softmax. Determinism: a row is cut into blocks of
+// fixed size, each block is reduced with a fixed lane layout, and block results are combined in
+// order — which thread computed a block never changes the arithmetic.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "core/kernel_params.h"
+#include "cpu/loop.h"
+#include "cpu/simd/math.h"
+
+namespace HERON_ISA_NAMESPACE {
+
+using heron::DType;
+using heron::ReduceOp;
+using heron::ReduceParams;
+using heron::SoftmaxParams;
+
+constexpr int64_t kReduceBlock = 1 << 14;  // elements per independently reduced block
+constexpr int kLanes = 32;                 // independent accumulators inside a block
+
+struct SumOp {
+  template <typename A> static A identity() { return A(0); }
+  template <typename A> static A combine(A a, A b) { return a + b; }
+};
+struct ProdOp {
+  template <typename A> static A identity() { return A(1); }
+  template <typename A> static A combine(A a, A b) { return a * b; }
+};
+struct MaxOp {
+  template <typename A> static A identity() {
+    if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
+    else return std::numeric_limits<A>::lowest();
+  }
+  template <typename A> static A combine(A a, A b) {  // NaN wins
+    if constexpr (std::is_floating_point_v<A>) return (a != a || a > b) ? a : (b != b ? b : (a > b ? a : b));
+    else return a > b ? a : b;
+  }
+};
+struct MinOp {
+  template <typename A> static A identity() {
+    if constexpr (std::is_floating_point_v<A>) return std::numeric_limits<A>::infinity();
+    else return std::numeric_limits<A>::max();
+  }
+  template <typename A> static A combine(A a, A b) {
+    if constexpr (std::is_floating_point_v<A>) return (a != a || a < b) ? a : (b != b ? b : (a < b ? a : b));
+    else return a < b ? a : b;
+  }
+};
+
+// One contiguous block: kLanes accumulators, folded pairwise.
+template <typename Op, typename T>
+inline T reduce_block(const T* x, int64_t n) {
+  T acc[kLanes];
+  for (int l = 0; l < kLanes; ++l) acc[l] = Op::template identity<T>();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] = Op::combine(acc[l], x[i + l]);
+  for (int l = 0; i < n; ++i, ++l) acc[l] = Op::combine(acc[l], x[i]);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] = Op::combine(acc[l], acc[l + w]);
+  return acc[0];
+}
+
+template <typename Op, typename T>
+inline T reduce_strided(const T* x, int64_t n, int64_t stride) {
+  T acc = Op::template identity<T>();
+  for (int64_t i = 0; i < n; ++i) acc = Op::combine(acc, x[i * stride]);
+  return acc;
+}
+
+template <typename Op, typename T>
+void reduce_rows(const ReduceParams& p) {
+  const T* in = reinterpret_cast<const T*>(p.in);
+  T* out = reinterpret_cast<T*>(p.out);
+  const int64_t nblocks = std::max<int64_t>(1, (p.reduce + kReduceBlock - 1) / kReduceBlock);
+  auto block_value = [&](int64_t o, int64_t b) {
+    int64_t start = b * kReduceBlock, len = std::min(kReduceBlock, p.reduce - start);
+    const T* row = in + o * p.stride_outer + start * p.stride_reduce;
+    return p.stride_reduce == 1 ? reduce_block<Op>(row, len) : reduce_strided<Op>(row, len, p.stride_reduce);
+  };
+  if (nblocks == 1) {
+    int64_t grain = std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(p.reduce, 1));
+    parallel_chunks(p.outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) out[o] = p.reduce == 0 ? Op::template identity<T>() : block_value(o, 0);
+    });
+    return;
+  }
+  // Long rows: block partials in parallel, then an ordered fold per row.
+  T* partial = new T[p.outer * nblocks];
+  parallel_chunks(p.outer * nblocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) partial[t] = block_value(t / nblocks, t % nblocks);
+  });
+  for (int64_t o = 0; o < p.outer; ++o) {
+    T acc = partial[o * nblocks];
+    for (int64_t b = 1; b < nblocks; ++b) acc = Op::combine(acc, partial[o * nblocks + b]);
+    out[o] = acc;
+  }
+  delete[] partial;
+}
+
+// inner > 1: out[o, i] folds x[o, r, i] over r in order, vectorised across i.
+template <typename Op, typename T>
+void reduce_columns(const ReduceParams& p) {
+  const T* in = reinterpret_cast<const T*>(p.in);
+  T* out = reinterpret_cast<T*>(p.out);
+  constexpr int64_t kCols = 256;
+  const int64_t col_chunks = (p.inner + kCols - 1) / kCols;
+  parallel_chunks(p.outer * col_chunks, std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(1, p.reduce * kCols)),
+                  [&](int64_t b, int64_t e) {
+                    T acc[kCols];
+                    for (int64_t t = b; t < e; ++t) {
+                      int64_t o = t / col_chunks, i0 = (t % col_chunks) * kCols;
+                      int64_t w = std::min(kCols, p.inner - i0);
+                      for (int64_t i = 0; i < w; ++i) acc[i] = Op::template identity<T>();
+                      for (int64_t r = 0; r < p.reduce; ++r) {
+                        const T* x = in + o * p.stride_outer + r * p.stride_reduce + i0;
+                        for (int64_t i = 0; i < w; ++i) acc[i] = Op::combine(acc[i], x[i]);
+                      }
+                      T* dst = out + o * p.inner + i0;
+                      for (int64_t i = 0; i < w; ++i) dst[i] = acc[i];
+                    }
+                  });
+}
+
+template <typename Op, typename T>
+void reduce_typed(const ReduceParams& p) {
+  if (p.inner == 1) reduce_rows<Op, T>(p);
+  else reduce_columns<Op, T>(p);
+}
+
+// Arg-reductions: first index of the extreme value; a NaN is the extreme of everything.
+template <bool IsMax, typename T>
+void arg_reduce(const ReduceParams& p) {
+  const T* in = reinterpret_cast<const T*>(p.in);
+  T* values = p.out_index ? reinterpret_cast<T*>(p.out) : nullptr;
+  int64_t* index = reinterpret_cast<int64_t*>(p.out_index ? p.out_index : p.out);
+  parallel_chunks(p.outer * p.inner, std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(p.reduce, 1)),
+                  [&](int64_t b, int64_t e) {
+                    for (int64_t t = b; t < e; ++t) {
+                      int64_t o = t / p.inner, i = t % p.inner;
+                      const T* x = in + o * p.stride_outer + i * p.stride_inner;
+                      T best = x[0];
+                      int64_t best_r = 0;
+                      for (int64_t r = 1; r < p.reduce; ++r) {
+                        T v = x[r * p.stride_reduce];
+                        bool better;
+                        if constexpr (std::is_floating_point_v<T>)
+                          better = (best == best) && (v != v || (IsMax ? v > best : v < best));
+                        else
+                          better = IsMax ? v > best : v < best;
+                        if (better) {
+                          best = v;
+                          best_r = r;
+                        }
+                      }
+                      index[t] = best_r;
+                      if (values) values[t] = best;
+                    }
+                  });
+}
+
+template <typename T>
+void reduce_dispatch_op(ReduceOp op, const ReduceParams& p) {
+  switch (op) {
+    case ReduceOp::Sum:
+      if constexpr (!std::is_same_v<T, bool>) return reduce_typed<SumOp, T>(p);
+      break;
+    case ReduceOp::Prod:
+      if constexpr (!std::is_same_v<T, bool>) return reduce_typed<ProdOp, T>(p);
+      break;
+    case ReduceOp::Max: return p.out_index ? arg_reduce<true, T>(p) : reduce_typed<MaxOp, T>(p);
+    case ReduceOp::Min: return p.out_index ? arg_reduce<false, T>(p) : reduce_typed<MinOp, T>(p);
+    case ReduceOp::ArgMax: return arg_reduce<true, T>(p);
+    case ReduceOp::ArgMin: return arg_reduce<false, T>(p);
+    case ReduceOp::All:  // on bool: min; Any: max
+      if constexpr (std::is_same_v<T, bool>) return reduce_typed<MinOp, uint8_t>(p);
+      break;
+    case ReduceOp::Any:
+      if constexpr (std::is_same_v<T, bool>) return reduce_typed<MaxOp, uint8_t>(p);
+      break;
+    default: break;
+  }
+}
+
+void reduce_kernel(ReduceOp op, const ReduceParams& p) {
+  switch (p.in_dtype) {
+    case DType::Float32: return reduce_dispatch_op<float>(op, p);
+    case DType::Float64: return reduce_dispatch_op<double>(op, p);
+    case DType::Int64: return reduce_dispatch_op<int64_t>(op, p);
+    case DType::Int32: return reduce_dispatch_op<int32_t>(op, p);
+    case DType::Int16: return reduce_dispatch_op<int16_t>(op, p);
+    case DType::Int8: return reduce_dispatch_op<int8_t>(op, p);
+    case DType::UInt8: return reduce_dispatch_op<uint8_t>(op, p);
+    case DType::Bool: return reduce_dispatch_op<bool>(op, p);
+    default: break;
+  }
+}
+
+// ---------------------------------------------------------------- softmax
+
+template <typename T>
+void softmax_row(const T* x, T* y, int64_t n, bool log) {
+  T mx = reduce_block<MaxOp>(x, n);
+  if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: keep exp finite
+  T sum;
+  if (log) {
+    T acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) acc[l] += vexp(x[i + l] - mx);
+    for (int l = 0; i < n; ++i, ++l) acc[l] += vexp(x[i] - mx);
+    for (int w = kLanes / 2; w > 0; w /= 2)
+      for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+    T shift = mx + vlog(acc[0]);
+    for (int64_t j = 0; j < n; ++j) y[j] = x[j] - shift;
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = vexp(x[j] - mx);
+  sum = reduce_block<SumOp>(y, n);
+  T inv = T(1) / sum;
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+}
+
+template <typename T>
+void softmax_typed(const SoftmaxParams& p) {
+  const T* in = reinterpret_cast<const T*>(p.in);
+  T* out = reinterpret_cast<T*>(p.out);
+  if (p.inner == 1) {
+    int64_t grain = std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(1, p.dim));
+    parallel_chunks(p.outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) softmax_row(in + o * p.dim, out + o * p.dim, p.dim, p.log);
+    });
+    return;
+  }
+  // Softmax over a non-last dim: work on columns, vectorised across inner.
+  parallel_chunks(p.outer, 1, [&](int64_t b, int64_t e) {
+    T* mx = new T[p.inner];
+    T* sum = new T[p.inner];
+    for (int64_t o = b; o < e; ++o) {
+      const T* x = in + o * p.dim * p.inner;
+      T* y = out + o * p.dim * p.inner;
+      for (int64_t i = 0; i < p.inner; ++i) mx[i] = -std::numeric_limits<T>::infinity();
+      for (int64_t d = 0; d < p.dim; ++d)
+        for (int64_t i = 0; i < p.inner; ++i) mx[i] = MaxOp::combine(mx[i], x[d * p.inner + i]);
+      for (int64_t i = 0; i < p.inner; ++i) {
+        if (mx[i] == -std::numeric_limits<T>::infinity()) mx[i] = T(0);
+        sum[i] = T(0);
+      }
+      for (int64_t d = 0; d < p.dim; ++d)
+        for (int64_t i = 0; i < p.inner; ++i) {
+          T v = vexp(x[d * p.inner + i] - mx[i]);
+          sum[i] += v;
+          if (!p.log) y[d * p.inner + i] = v;
+        }
+      if (p.log) {
+        for (int64_t i = 0; i < p.inner; ++i) sum[i] = mx[i] + vlog(sum[i]);
+        for (int64_t d = 0; d < p.dim; ++d)
+          for (int64_t i = 0; i < p.inner; ++i) y[d * p.inner + i] = x[d * p.inner + i] - sum[i];
+      } else {
+        for (int64_t i = 0; i < p.inner; ++i) sum[i] = T(1) / sum[i];
+        for (int64_t d = 0; d < p.dim; ++d)
+          for (int64_t i = 0; i < p.inner; ++i) y[d * p.inner + i] *= sum[i];
+      }
+    }
+    delete[] mx;
+    delete[] sum;
+  });
+}
+
+void softmax_kernel(const SoftmaxParams& p) {
+  if (p.dtype == DType::Float32) softmax_typed<float>(p);
+  else softmax_typed<double>(p);
+}
+
+}  // namespace HERON_ISA_NAMESPACE

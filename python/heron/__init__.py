@@ -1,0 +1,73 @@
+"""heron: a deep-learning library with hand-written C++ kernels and PyTorch's API."""
+from __future__ import annotations
+
+from . import _C
+from ._dtype import (bfloat16, bool_ as bool, device, dtype, float16, float32, float64, int8, int16, int32, int64,
+                     uint8)
+from ._tensor import Size, Tensor, is_tensor
+from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
+from . import autograd, cuda, nn, ops
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import *  # noqa: F401,F403
+from .ops.creation import range_ as _range  # noqa: F401
+from ._format import set_printoptions
+
+ShapeError = _C.ShapeError
+
+# torch's aliases.
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+__version__ = "0.1.0"
+
+
+def set_default_dtype(d) -> None:
+    """Sets the dtype of floating-point tensors made from Python floats (float32 or float64)."""
+    from ._dtype import as_dtype
+
+    _C.set_default_dtype(as_dtype(d)._code)
+
+
+def get_default_dtype() -> dtype:
+    from ._dtype import from_code
+
+    return from_code(_C.get_default_dtype())
+
+
+def set_num_threads(n: int) -> None:
+    """Number of threads kernels use (results do not depend on it)."""
+    if not isinstance(n, type(0)) or n < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
+    _C.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    return _C.get_num_threads()
+
+
+def is_floating_point(t) -> bool:
+    return t.is_floating_point()
+
+
+def numel(t) -> int:
+    return t.numel()
+
+
+def promote_types(type1, type2):
+    from ._dtype import from_code
+
+    return from_code(_C.promote_types(type1._code, type2._code))
+
+
+def result_type(tensor1, tensor2):
+    from ._dtype import from_code
+
+    a = tensor1._a if isinstance(tensor1, Tensor) else tensor1
+    b = tensor2._a if isinstance(tensor2, Tensor) else tensor2
+    return from_code(_C.result_type(a, b))
+
+
+def can_cast(from_, to) -> bool:
+    from .ops.elementwise import _can_cast
+
+    return _can_cast(from_, to)
