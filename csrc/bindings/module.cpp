@@ -48,7 +48,7 @@ Scalar to_scalar(const py::handle& obj, const char* op) {
   if (PyIndex_Check(obj.ptr())) return Scalar::from_int(py::int_(py::reinterpret_borrow<py::object>(obj)).cast<int64_t>());
   if (PyNumber_Check(obj.ptr()) && PyObject_HasAttrString(obj.ptr(), "__float__"))
     return Scalar::from_double(py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>());
-  fail(ErrorKind::Type, "[", op, "] expected a Tensor or a number, but got ", std::string(py::str(obj.get_type().attr("__name__"))));
+  fail(ErrorKind::Type, "[", op, "] expected a Tensor or a number, but got ", std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
 }
 
 Operand to_operand(const py::handle& obj, const char* op) {
@@ -85,6 +85,14 @@ void init_system(py::module_& m) {
   });
   m.def("set_default_dtype", [](int code) { set_default_float_dtype(to_dtype(code)); });
   m.def("get_default_dtype", [] { return int(default_float_dtype()); });
+  m.def("peak_gflops", [](int threads) {
+    py::gil_scoped_release release;
+    return peak_gflops_stub.get_cpu()(threads);
+  }, py::arg("threads") = 1, "Measured float32 FMA peak of this machine (GFLOP/s) at the current ISA level");
+  m.def("peak_bandwidth_gbs", [](int threads) {
+    py::gil_scoped_release release;
+    return peak_bandwidth_stub.get_cpu()(threads);
+  }, py::arg("threads") = 1, "Measured streaming memory bandwidth (GB/s, bytes read + written)");
   m.def("cuda_compiled", &cuda::compiled);
   m.def("cuda_is_available", &cuda::is_available);
   m.def("cuda_device_count", &cuda::device_count);

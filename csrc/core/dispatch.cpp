@@ -28,6 +28,8 @@ DispatchStub<RandomKernel> random_stub("random");
 DispatchStub<MatmulKernel> matmul_stub("matmul");
 DispatchStub<NonzeroKernel> nonzero_stub("nonzero");
 DispatchStub<MultinomialKernel> multinomial_stub("multinomial");
+DispatchStub<PeakKernel> peak_gflops_stub("peak_gflops");
+DispatchStub<PeakKernel> peak_bandwidth_stub("peak_bandwidth");
 
 #ifdef HERON_X86
 static uint64_t read_xcr0() {

@@ -50,5 +50,7 @@ extern DispatchStub<RandomKernel> random_stub;
 extern DispatchStub<MatmulKernel> matmul_stub;
 extern DispatchStub<NonzeroKernel> nonzero_stub;
 extern DispatchStub<MultinomialKernel> multinomial_stub;
+extern DispatchStub<PeakKernel> peak_gflops_stub;
+extern DispatchStub<PeakKernel> peak_bandwidth_stub;
 
 }  // namespace heron

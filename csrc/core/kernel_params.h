@@ -148,6 +148,7 @@ using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKi
 using MatmulKernel = void (*)(const MatmulParams&);
 using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
 using MultinomialKernel = void (*)(const MultinomialParams&);
+using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
 enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };
 

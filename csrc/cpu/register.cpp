@@ -11,6 +11,8 @@
   void reduce_kernel(ReduceOp, const ReduceParams&);                                     \
   void softmax_kernel(const SoftmaxParams&);                                             \
   void matmul_kernel(const MatmulParams&);                                               \
+  double peak_gflops(int);                                                               \
+  double peak_bandwidth_gbs(int);                                                        \
   }
 
 HERON_DECLARE_ISA_KERNELS(DEFAULT)
@@ -47,6 +49,8 @@ namespace {
     reduce_stub.cpu[l] = &cpu::ISA::reduce_kernel;                      \
     softmax_stub.cpu[l] = &cpu::ISA::softmax_kernel;                    \
     matmul_stub.cpu[l] = &cpu::ISA::matmul_kernel;                      \
+    peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
+    peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)
 
 struct Registrar {

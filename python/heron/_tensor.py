@@ -13,7 +13,6 @@ import numpy as np
 
 from . import _C
 from ._dtype import CPU, DTYPES, as_dtype, device as _device, dtype as _dtype_cls, float32
-from .autograd import grad_mode
 
 
 class Size(tuple):
@@ -167,8 +166,6 @@ class Tensor:
         return self
 
     def _grad_accumulator(self):
-        from .autograd.function import AccumulateGrad
-
         acc = self._accumulator() if self._accumulator is not None else None
         if acc is None:
             acc = AccumulateGrad(self)
@@ -410,3 +407,7 @@ def _check_device(dev):
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+# Imported last: autograd's modules refer to Tensor at import time.
+from .autograd.function import AccumulateGrad  # noqa: E402

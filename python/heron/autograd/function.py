@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 
+from .. import _C
+from .._tensor import Tensor
 from . import grad_mode
 
 _sequence = itertools.count()
@@ -78,8 +80,6 @@ class AccumulateGrad(Node):
         self.variable = variable
 
     def apply(self, grads):
-        from .._tensor import Tensor
-
         grad = grads[0]
         var = self.variable
         if grad is None:
@@ -95,14 +95,10 @@ class AccumulateGrad(Node):
 
 
 def _C_clone(arr):
-    from .. import _C
-
     return _C.clone(arr)
 
 
 def _accumulate(acc, g):
-    from .. import _C
-
     if acc.shape == g.shape and acc.dtype == g.dtype:
         _C.binary_(0, acc, g)  # add_ in place
         return acc
@@ -127,8 +123,6 @@ class SavedTensor:
             self.leaf, self.grad_fn, self.output_nr = None, tensor.grad_fn, tensor._output_nr
 
     def unpack(self, node):
-        from .._tensor import Tensor
-
         if self.array.version != self.version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
@@ -221,9 +215,6 @@ class BackwardNode(FunctionCtx, Node):
 
 
 def _zeros_for(node, i):
-    from .._tensor import Tensor
-    from .. import _C
-
     shape, code = node._output_meta[i]
     return Tensor._wrap(_C.full(shape, 0, code))
 
@@ -245,17 +236,19 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor
-
-        record = grad_mode._enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        if not record:
-            ctx = FunctionCtx()
-            with grad_mode.no_grad():
-                return cls.forward(ctx, *args, **kwargs)
-        node = BackwardNode(cls)
-        with grad_mode.no_grad():
-            out = cls.forward(node, *args, **kwargs)
-        return _connect(node, args, out)
+        record = False
+        if grad_mode._enabled:
+            for a in args:
+                if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
+                    record = True
+                    break
+        ctx = BackwardNode(cls) if record else FunctionCtx()
+        prev = grad_mode._set(False)
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            grad_mode._set(prev)
+        return _connect(ctx, args, out) if record else out
 
 
 def _edge(t):
@@ -266,29 +259,38 @@ def _edge(t):
 
 def _connect(node, inputs, out):
     """Makes ``node`` the grad_fn of the differentiable outputs ``out`` of a call on ``inputs``."""
-    from .._tensor import Tensor
-
-    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
-    node.needs_input_grad = needs
-    node.next_functions = tuple(_edge(a) if n else (None, 0) for a, n in zip(inputs, needs))
-    outputs = out if isinstance(out, tuple) else (out,)
+    needs = []
+    edges = []
+    for a in inputs:
+        if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
+            needs.append(True)
+            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
+        else:
+            needs.append(False)
+            edges.append((None, 0))
+    node.needs_input_grad = tuple(needs)
+    node.next_functions = tuple(edges)
+    single = not isinstance(out, tuple)
+    outputs = (out,) if single else out
     non_diff = getattr(node, "_non_differentiable", ())
-    input_ids = {id(a) for a in inputs if isinstance(a, Tensor)}
     fixed = []
+    meta = []
     for i, o in enumerate(outputs):
-        if isinstance(o, Tensor) and id(o) not in non_diff:
-            if id(o) in input_ids:  # forward returned an input: give the output its own identity
-                o = Tensor._wrap(o._a)
-            if o.dtype.is_floating_point:
-                o.grad_fn, o._output_nr = node, i
+        if isinstance(o, Tensor):
+            if id(o) not in non_diff:
+                if any(o is a for a in inputs):  # forward returned an input: give the output its own identity
+                    o = Tensor._wrap(o._a)
+                if o._a.dtype >= _FIRST_FLOAT_CODE:
+                    o.grad_fn, o._output_nr = node, i
+            meta.append((o._a.shape, o._a.dtype))
+        else:
+            meta.append(((), _FLOAT32_CODE))
         fixed.append(o)
     node._num_outputs = len(outputs)
-    node._output_meta = tuple(
-        (o._a.shape, o._a.dtype) if isinstance(o, Tensor) else ((), 8) for o in fixed
-    )
+    node._output_meta = meta
     node._pack(fixed)
-    if isinstance(out, tuple):
-        out = tuple(fixed)
-    else:
-        out = fixed[0]
-    return out
+    return fixed[0] if single else tuple(fixed)
+
+
+_FIRST_FLOAT_CODE = 6  # float16; codes follow heron::DType
+_FLOAT32_CODE = 8

@@ -68,13 +68,3 @@ def sum_to(grad: Tensor, shape) -> Tensor:
     if lead:
         out = out.reshape(shape)
     return out
-
-
-def grad_for(grad: Tensor, inp) -> Tensor | None:
-    """Gradient for input ``inp`` of a broadcasting op: summed to its shape, cast to its dtype."""
-    if not isinstance(inp, Tensor) or not inp.requires_grad:
-        return None
-    g = sum_to(grad, inp.shape)
-    if g.dtype is not inp.dtype:
-        g = g.to(inp.dtype)
-    return g

@@ -10,7 +10,8 @@ from .. import _C
 from .._dtype import as_dtype
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ._util import arr, grad_for, grad_needed, wrap
+from .._dtype import from_code
+from ._util import arr, grad_needed, sum_to, wrap
 
 _U = _C.UNARY
 _B = _C.BINARY
@@ -293,43 +294,37 @@ class Cast(Function):
 
 
 # ---------------------------------------------------------------------------- binary
+# name -> (rule for d/d input, rule for d/d other); each rule is (g, a, b, y) -> gradient.
 BINARY_GRADS = {
-    "add": lambda g, a, b, y: (g, g),
-    "sub": lambda g, a, b, y: (g, -g),
-    "mul": lambda g, a, b, y: (g * b, g * a),
-    "div": lambda g, a, b, y: (g / b, -g * a / (b * b)),
-    "pow": lambda g, a, b, y: _pow_grads(g, a, b, y),
-    "maximum": lambda g, a, b, y: _minmax_grads(g, a, b, greater=True),
-    "minimum": lambda g, a, b, y: _minmax_grads(g, a, b, greater=False),
-    "fmax": lambda g, a, b, y: _minmax_grads(g, a, b, greater=True),
-    "fmin": lambda g, a, b, y: _minmax_grads(g, a, b, greater=False),
-    "atan2": lambda g, a, b, y: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
-    "remainder": lambda g, a, b, y: (g, -g * floor_divide(a, b)),
-    "fmod": lambda g, a, b, y: (g, -g * trunc(a / b)),
-    "hypot": lambda g, a, b, y: (g * a / y, g * b / y),
-    "copysign": lambda g, a, b, y: (g * where(a == 0, 0.0, sign(a) * sign(y)), g * 0.0),
-    "xlogy": lambda g, a, b, y: (g * where(logical_and(a == 0, logical_not(isnan(b))), 0.0, log(b)),
-                                 g * a / b),
+    "add": (lambda g, a, b, y: g, lambda g, a, b, y: g),
+    "sub": (lambda g, a, b, y: g, lambda g, a, b, y: -g),
+    "mul": (lambda g, a, b, y: g * b, lambda g, a, b, y: g * a),
+    "div": (lambda g, a, b, y: g / b, lambda g, a, b, y: -g * a / (b * b)),
+    "pow": (lambda g, a, b, y: g * b * pow(a, b - 1.0), lambda g, a, b, y: _pow_exponent_grad(g, a, b, y)),
+    "maximum": (lambda g, a, b, y: _minmax_grad(g, a, b, True), lambda g, a, b, y: _minmax_grad(g, b, a, True)),
+    "minimum": (lambda g, a, b, y: _minmax_grad(g, a, b, False), lambda g, a, b, y: _minmax_grad(g, b, a, False)),
+    "fmax": (lambda g, a, b, y: _minmax_grad(g, a, b, True), lambda g, a, b, y: _minmax_grad(g, b, a, True)),
+    "fmin": (lambda g, a, b, y: _minmax_grad(g, a, b, False), lambda g, a, b, y: _minmax_grad(g, b, a, False)),
+    "atan2": (lambda g, a, b, y: g * b / (a * a + b * b), lambda g, a, b, y: -g * a / (a * a + b * b)),
+    "remainder": (lambda g, a, b, y: g, lambda g, a, b, y: -g * floor_divide(a, b)),
+    "fmod": (lambda g, a, b, y: g, lambda g, a, b, y: -g * trunc(a / b)),
+    "hypot": (lambda g, a, b, y: g * a / y, lambda g, a, b, y: g * b / y),
+    "copysign": (lambda g, a, b, y: g * where(a == 0, 0.0, sign(a) * sign(y)), lambda g, a, b, y: g * 0.0),
+    "xlogy": (lambda g, a, b, y: g * where(logical_and(a == 0, logical_not(isnan(b))), 0.0, log(b)),
+              lambda g, a, b, y: g * a / b),
 }
 
 
-def _pow_grads(g, a, b, y):
-    ga = g * b * pow(a, b - 1.0) if isinstance(a, Tensor) else None
-    if not isinstance(b, Tensor):
-        return ga, None
+def _pow_exponent_grad(g, a, b, y):
     if isinstance(a, Tensor):
-        gb = g * where(logical_and(a == 0, b >= 0), 0.0, y * log(a))
-    else:
-        gb = g * y * math.log(a) if a > 0 else g * 0.0
-    return ga, gb
+        return g * where(logical_and(a == 0, b >= 0), 0.0, y * log(a))
+    return g * y * math.log(a) if a > 0 else g * 0.0
 
 
-def _minmax_grads(g, a, b, greater):
-    a_wins = (a > b) if greater else (a < b)
-    tie = a == b
-    ga = g * a_wins + g * tie * 0.5
-    gb = g * logical_not(logical_or(a_wins, tie)) + g * tie * 0.5
-    return ga, gb
+def _minmax_grad(g, mine, other, greater):
+    """Gradient to ``mine`` of max/min(mine, other): all of it where mine wins, half on ties."""
+    wins = (mine > other) if greater else (mine < other)
+    return g * wins + g * (mine == other) * 0.5
 
 
 class Binary(Function):
@@ -349,25 +344,23 @@ class Binary(Function):
 
     @staticmethod
     def backward(ctx, g):
-        name = ctx.name
-        if name in ("add", "sub"):
-            ga, gb = BINARY_GRADS[name](g, None, None, None)
-            return _fit(ga, ctx, 0), _fit(gb, ctx, 1), None
-        saved = ctx.saved_tensors
-        a = saved[0] if saved[0] is not None else ctx.a_num
-        b = saved[1] if saved[1] is not None else ctx.b_num
-        y = saved[2] if len(saved) > 2 else None
-        ga, gb = BINARY_GRADS[name](g, a, b, y)
-        return _fit(ga, ctx, 0), _fit(gb, ctx, 1), None
+        rules = BINARY_GRADS[ctx.name]
+        if ctx.name in ("add", "sub"):
+            a = b = y = None
+        else:
+            saved = ctx.saved_tensors
+            a = saved[0] if saved[0] is not None else ctx.a_num
+            b = saved[1] if saved[1] is not None else ctx.b_num
+            y = saved[2] if len(saved) > 2 else None
+        need = ctx.needs_input_grad
+        ga = _fit(rules[0](g, a, b, y), ctx, 0) if need[0] else None
+        gb = _fit(rules[1](g, a, b, y), ctx, 1) if need[1] else None
+        return ga, gb, None
 
 
 def _fit(grad, ctx, i):
-    if grad is None or not ctx.needs_input_grad[i]:
-        return None
+    """Reduces a broadcast gradient to input i's shape and casts it to its dtype."""
     shape, code = ctx._input_meta[i]
-    from .._dtype import from_code
-    from ._util import sum_to
-
     g = sum_to(grad, shape)
     if g._a.dtype != code:
         g = cast(g, from_code(code))

@@ -429,8 +429,26 @@ def _expand_bool_indices(key):
     return out
 
 
+def _check_masks(x, key):
+    """A k-d bool mask must match the k dims of x it covers, as in torch."""
+    pos = 0
+    for i, k in enumerate(key):
+        if k is None:
+            continue
+        if isinstance(k, Tensor) and k.dtype is bool_ and k.ndim:
+            covered = tuple(x.shape[pos:pos + k.ndim])
+            for j, (m, s) in enumerate(zip(k.shape, covered)):
+                if m != s:
+                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape "
+                                     f"of the indexed tensor {list(x.shape)} at index {pos + j}")
+            pos += k.ndim
+        elif not (isinstance(k, Tensor) and k.dtype is bool_):
+            pos += 1
+
+
 def _plan_advanced(x, key):
     """Views x with slices/None applied and returns (view, advanced dims, index tensors)."""
+    _check_masks(x, key)
     key = _expand_bool_indices(key)
     basic_key, adv_dims, adv_index = [], [], []
     dim = 0
@@ -441,17 +459,24 @@ def _plan_advanced(x, key):
             adv_dims.append(dim)
             adv_index.append(wrap(_C.full([1 if bool(k[1].item()) else 0], 0, int64._code)))
             dim += 1
-        elif isinstance(k, Tensor) or _as_int(k) is not None:
-            if isinstance(k, Tensor) and (k.dtype.is_floating_point):
+        elif _as_int(k) is not None or _is_int_scalar_tensor(k):
+            # torch applies integers (and 0-d integer tensors) as plain selects first.
+            basic_key.append(_as_int(k) if _as_int(k) is not None else int(k.item()))
+        elif isinstance(k, Tensor):
+            if k.dtype.is_floating_point:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             basic_key.append(slice(None))
             adv_dims.append(dim)
-            adv_index.append(k if isinstance(k, Tensor) else wrap(_C.scalar(_as_int(k), int64._code)))
+            adv_index.append(k)
             dim += 1
         else:
             basic_key.append(k)
             dim += 1
     return basic_key, adv_dims, adv_index
+
+
+def _is_int_scalar_tensor(k):
+    return isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point and k.dtype is not bool_
 
 
 def _flat_index(view_shape, adv_dims, adv_index):
@@ -479,6 +504,8 @@ def _flat_index(view_shape, adv_dims, adv_index):
 def _advanced_get(x, key):
     basic_key, adv_dims, adv_index = _plan_advanced(x, key)
     v = _basic(x, basic_key)
+    if not adv_dims:  # only integer tensors, applied as selects
+        return v
     flat, bshape = _flat_index(v.shape, adv_dims, adv_index)
     rest = [d for d in range(v.ndim) if d not in adv_dims]
     moved = sh.permute(v, *(adv_dims + rest))
