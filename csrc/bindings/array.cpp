@@ -140,7 +140,8 @@ static DType dtype_from_dl(DLDataType t) {
 }
 
 static py::capsule to_dlpack(const Array& a) {
-  auto* ctx = new ExportContext{a, a.shape(), a.strides()};
+  auto* ctx = new ExportContext{a, std::vector<int64_t>(a.shape().begin(), a.shape().end()),
+                                std::vector<int64_t>(a.strides().begin(), a.strides().end())};
   auto* managed = new DLManagedTensor{};
   managed->dl_tensor.data = a.storage()->data;
   managed->dl_tensor.device = {a.device().type == DeviceType::CUDA ? kDLCUDA : kDLCPU, a.device().index};
@@ -254,7 +255,9 @@ void init_array(py::module_& m) {
   m.def("reshape", [](const Array& a, const py::iterable& shape) { return reshape(a, to_shape(shape)); });
   m.def("broadcast_shapes", [](const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
     Shape s = broadcast_shapes(a, b, "broadcast_shapes");
-    return py::tuple(py::cast(s));
+    py::tuple t(s.size());
+    for (size_t i = 0; i < s.size(); ++i) t[i] = s[i];
+    return t;
   });
   m.def("promote_types", [](int a, int b) { return int(promote_types(to_dtype(a), to_dtype(b))); });
   m.def("result_type", [](const py::handle& a, const py::handle& b) {

@@ -52,9 +52,8 @@ Scalar to_scalar(const py::handle& obj, const char* op) {
 }
 
 Operand to_operand(const py::handle& obj, const char* op) {
-  if (py::isinstance<Array>(obj)) return Operand{obj.cast<const Array&>(), false};
-  Scalar s = to_scalar(obj, op);
-  return Operand{scalar_array(s, s.natural_dtype()), true};
+  if (py::isinstance<Array>(obj)) return Operand::tensor(obj.cast<const Array&>());
+  return Operand::number(to_scalar(obj, op));
 }
 
 py::object scalar_to_py(const Scalar& s) {

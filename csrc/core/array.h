@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/small_vector.h"
 
 namespace heron {
 
-using Shape = std::vector<int64_t>;
-using Strides = std::vector<int64_t>;
+using Shape = SmallVector<int64_t, 6>;
+using Strides = SmallVector<int64_t, 6>;
 
 enum class DeviceType : uint8_t { CPU = 0, CUDA = 1 };
 struct Device {
@@ -23,6 +24,7 @@ struct Device {
 };
 
 constexpr int64_t kAlignment = 64;
+constexpr int64_t kSmallAllocation = 1024;
 
 // One allocation. `owner` keeps foreign memory (a NumPy array, a DLPack capsule) alive;
 // when it is empty the storage owns `data` and frees it. `version` counts in-place writes

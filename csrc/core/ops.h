@@ -23,16 +23,24 @@ struct Scalar {
   double to_double() const { return kind == Float ? d : double(i); }
 };
 
-// An operand that is either a tensor or a Python number.
+Array scalar_array(const Scalar& s, DType dtype);  // 0-d array holding s cast to dtype
+
+// An operand that is either a tensor or a Python number (then `array` is its 0-d form and
+// `scalar` its value, so it can be materialised directly in whatever dtype the op computes in).
 struct Operand {
   Array array;
   bool wrapped = false;  // came from a Python number
+  Scalar scalar;
+
+  static Operand tensor(const Array& a) { return Operand{a, false, Scalar{}}; }
+  static Operand number(const Scalar& s) { return Operand{scalar_array(s, s.natural_dtype()), true, s}; }
 };
+
+// The operand as an array of `dtype` (a cast for tensors, a fresh 0-d array for numbers).
+Array operand_as(const Operand& o, DType dtype);
 
 DType default_float_dtype();
 void set_default_float_dtype(DType t);
-
-Array scalar_array(const Scalar& s, DType dtype);  // 0-d array holding s cast to dtype
 Scalar item(const Array& a);                        // value of a one-element array
 
 // --- creation and copies (core/ops/elementwise.cpp)

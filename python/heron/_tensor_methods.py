@@ -81,12 +81,12 @@ def _bind():
     def rev(fn):
         return lambda self, other: fn(other, self)
 
-    Tensor.__add__ = Tensor.__radd__ = lambda s, o: ew.binary("add", s, o)
-    Tensor.__sub__ = lambda s, o: ew.binary("sub", s, o)
-    Tensor.__rsub__ = lambda s, o: ew.binary("sub", o, s)
-    Tensor.__mul__ = Tensor.__rmul__ = lambda s, o: ew.binary("mul", s, o)
-    Tensor.__truediv__ = lambda s, o: ew.binary("div", s, o)
-    Tensor.__rtruediv__ = lambda s, o: ew.binary("div", o, s)
+    Tensor.__add__ = Tensor.__radd__ = _fast_binary("add")
+    Tensor.__sub__ = _fast_binary("sub")
+    Tensor.__rsub__ = _fast_binary("sub", reflected=True)
+    Tensor.__mul__ = Tensor.__rmul__ = _fast_binary("mul")
+    Tensor.__truediv__ = _fast_binary("div")
+    Tensor.__rtruediv__ = _fast_binary("div", reflected=True)
     Tensor.__floordiv__ = lambda s, o: ew.div(s, o, rounding_mode="floor")
     Tensor.__rfloordiv__ = lambda s, o: ew.div(o, s, rounding_mode="floor")
     Tensor.__mod__ = lambda s, o: ew.binary("remainder", s, o)
@@ -119,6 +119,30 @@ def _bind():
     Tensor.__ior__ = lambda s, o: ew.binary_("bitwise_or", s, o)
     Tensor.__ixor__ = lambda s, o: ew.binary_("bitwise_xor", s, o)
     Tensor.__hash__ = lambda s: id(s)
+
+
+def _fast_binary(name, reflected=False):
+    """An arithmetic operator with the no-graph path inlined: it is the hottest call in small models."""
+    from . import _C
+    from .autograd import grad_mode
+
+    code = _C.BINARY[name]
+    binary = _C.binary
+    wrap = Tensor._wrap
+    graph = ew._binary_graph
+
+    def op(self, other):
+        other_is_tensor = isinstance(other, Tensor)
+        if grad_mode._enabled and (self._requires_grad or self.grad_fn is not None or (
+                other_is_tensor and (other._requires_grad or other.grad_fn is not None))):
+            return graph(name, other, self) if reflected else graph(name, self, other)
+        o = other._a if other_is_tensor else other
+        if not other_is_tensor and not isinstance(other, (int, float, bool)):
+            return NotImplemented if not hasattr(other, "__float__") else op(self, float(other))
+        return wrap(binary(code, o, self._a) if reflected else binary(code, self._a, o))
+
+    op.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return op
 
 
 def _comparable(other):

@@ -67,6 +67,11 @@ void copy_(const Array& dst, const Array& src, const char* op) {
   copy_stub.get_cpu()(make_iter({dst, src}, op));
 }
 
+Array operand_as(const Operand& o, DType dtype) {
+  if (o.wrapped && o.array.dtype() != dtype) return scalar_array(o.scalar, dtype);
+  return cast(o.array, dtype);
+}
+
 Array cast(const Array& a, DType dtype) {
   if (a.dtype() == dtype) return a;
   Array out = Array::empty(a.shape(), dtype, a.device());
@@ -289,7 +294,7 @@ static void binary_kernel_dtypes(BinaryOp op, const Operand& a, const Operand& b
 static void check_integer_division(BinaryOp op, DType ct, const Array& divisor) {
   if (is_floating(ct) || !(op == BinaryOp::FloorDivide || op == BinaryOp::Remainder || op == BinaryOp::Fmod))
     return;
-  Array zero = binary(BinaryOp::Eq, Operand{divisor, false}, Operand{scalar_array(Scalar::from_int(0), ct), true});
+  Array zero = binary(BinaryOp::Eq, Operand::tensor(divisor), Operand::number(Scalar::from_int(0)));
   Array any = reduce(ReduceOp::Any, zero, {}, false);
   HERON_CHECK(!item(any).i, Runtime, "[", binary_name(op), "] ZeroDivisionError: integer division by zero");
 }
@@ -306,7 +311,7 @@ Array binary(BinaryOp op, const Operand& a, const Operand& b) {
   DType in_ct, out_ct;
   binary_kernel_dtypes(op, a, b, result, &in_ct, &out_ct);
   Shape shape = broadcast_shapes(a.array.shape(), b.array.shape(), name);
-  Array x = cast(a.array, in_ct), y = cast(b.array, in_ct);
+  Array x = operand_as(a, in_ct), y = operand_as(b, in_ct);
   check_integer_division(op, in_ct, y);
   Array out = Array::empty(shape, out_ct, a.array.device());
   if (out.numel() > 0) binary_stub.get_cpu()(op, make_iter({out, x, y}, name));
@@ -316,7 +321,7 @@ Array binary(BinaryOp op, const Operand& a, const Operand& b) {
 void binary_(BinaryOp op, const Array& self, const Operand& other) {
   const char* name = binary_name(op);
   check_devices(self, other.array, name);
-  Operand me{self, false};
+  Operand me = Operand::tensor(self);
   DType result = binary_result_dtype(op, me, other);
   HERON_CHECK(promote_types(result, self.dtype()) == self.dtype() || is_comparison(op) || is_logical(op), Runtime,
               "[", name, "_] result type ", dtype_name(result), " can't be cast to the desired output type ",
@@ -327,7 +332,7 @@ void binary_(BinaryOp op, const Array& self, const Operand& other) {
   DType in_ct, out_ct;
   binary_kernel_dtypes(op, me, other, result, &in_ct, &out_ct);
   if (in_ct == self.dtype() && out_ct == self.dtype()) {
-    Array y = cast(other.array, in_ct);
+    Array y = operand_as(other, in_ct);
     check_integer_division(op, in_ct, y);
     self.bump_version();
     if (self.numel() > 0) binary_stub.get_cpu()(op, make_iter({self, self, y}, name));
@@ -345,7 +350,7 @@ Array where(const Array& cond, const Operand& a, const Operand& b) {
   DType result = common_dtype(a, b);
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.array.shape(), "where"), b.array.shape(), "where");
   Array out = Array::empty(shape, result, cond.device());
-  Array x = cast(a.array, result), y = cast(b.array, result);
+  Array x = operand_as(a, result), y = operand_as(b, result);
   if (out.numel() > 0) where_stub.get_cpu()(make_iter({out, cond, x, y}, "where"));
   return out;
 }

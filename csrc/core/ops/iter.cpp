@@ -14,46 +14,50 @@ StridedIter make_iter(const std::vector<Array>& operands, const char* op) {
   HERON_CHECK(nd <= kMaxDims, NotImplemented, "[", op, "] tensors of more than ", kMaxDims, " dims");
   it.numel = operands[0].numel();
 
-  std::vector<Array> ops;
-  ops.reserve(operands.size());
+  // Byte strides of every operand over the output's shape (0 where an input broadcasts).
+  int64_t strides[kMaxOperands][kMaxDims];
   for (int k = 0; k < it.nops; ++k) {
-    Array a = operands[k].shape() == shape ? operands[k] : operands[k].expand(shape);
+    const Array& a = operands[k];
+    int lead = nd - int(a.ndim());
+    for (int d = 0; d < nd; ++d) {
+      int64_t s = 0;
+      if (d >= lead && a.shape()[d - lead] == shape[d]) s = a.strides()[d - lead] * a.itemsize();
+      strides[k][d] = s;
+    }
     it.data[k] = a.data();
     it.dtype[k] = a.dtype();
-    ops.push_back(std::move(a));
   }
 
-  // Innermost-first dim order, sorted so the output's smallest stride comes first
-  // (an in-place op on a transposed view then walks memory in order).
-  std::vector<int> order;
+  // Innermost-first dim order, stably sorted so the output's smallest stride comes first
+  // (an in-place op on a transposed view then walks memory in order). Insertion sort: nd is small.
+  int order[kMaxDims];
+  int n = 0;
   for (int d = nd - 1; d >= 0; --d)
-    if (shape[d] != 1) order.push_back(d);
-  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    if (shape[d] != 1) order[n++] = d;
+  auto before = [&](int x, int y) {
     for (int k = 0; k < it.nops; ++k) {
-      int64_t sx = ops[k].strides()[x], sy = ops[k].strides()[y];
+      int64_t sx = strides[k][x], sy = strides[k][y];
       if (sx == 0 || sy == 0) continue;
       if (sx != sy) return sx < sy;
     }
     return false;
-  });
+  };
+  for (int i = 1; i < n; ++i)
+    for (int j = i; j > 0 && before(order[j], order[j - 1]); --j) std::swap(order[j], order[j - 1]);
 
   it.ndim = 0;
-  for (int d : order) {
+  for (int i = 0; i < n; ++i) {
+    int d = order[i];
     bool merged = false;
     if (it.ndim > 0) {
       int prev = it.ndim - 1;
       merged = true;
-      for (int k = 0; k < it.nops; ++k) {
-        int64_t bytes = ops[k].itemsize();
-        if (it.strides[k][prev] * it.shape[prev] != ops[k].strides()[d] * bytes) {
-          merged = false;
-          break;
-        }
-      }
+      for (int k = 0; k < it.nops && merged; ++k)
+        merged = it.strides[k][prev] * it.shape[prev] == strides[k][d];
       if (merged) it.shape[prev] *= shape[d];
     }
     if (!merged) {
-      for (int k = 0; k < it.nops; ++k) it.strides[k][it.ndim] = ops[k].strides()[d] * ops[k].itemsize();
+      for (int k = 0; k < it.nops; ++k) it.strides[k][it.ndim] = strides[k][d];
       it.shape[it.ndim] = shape[d];
       ++it.ndim;
     }
@@ -61,7 +65,7 @@ StridedIter make_iter(const std::vector<Array>& operands, const char* op) {
   if (it.ndim == 0) {  // 0-d or all size-1 dims: one element
     it.ndim = 1;
     it.shape[0] = 1;
-    for (int k = 0; k < it.nops; ++k) it.strides[k][0] = ops[k].itemsize();
+    for (int k = 0; k < it.nops; ++k) it.strides[k][0] = operands[k].itemsize();
   }
   return it;
 }
