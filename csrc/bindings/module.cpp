@@ -92,6 +92,8 @@ void init_system(py::module_& m) {
     py::gil_scoped_release release;
     return peak_bandwidth_stub.get_cpu()(threads);
   }, py::arg("threads") = 1, "Measured streaming memory bandwidth (GB/s, bytes read + written)");
+  m.def("empty_cache", &empty_allocator_cache, "Returns cached large CPU buffers to the OS");
+  m.def("allocator_cached_bytes", &allocator_cached_bytes);
   m.def("cuda_compiled", &cuda::compiled);
   m.def("cuda_is_available", &cuda::is_available);
   m.def("cuda_device_count", &cuda::device_count);

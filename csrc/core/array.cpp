@@ -3,25 +3,108 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
+#include <vector>
 
 #include "core/errors.h"
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace heron {
+
+namespace {
+
+// Large buffers are cached after free and handed out again for the same rounded size: a
+// training step allocates the same big temporaries every iteration, and fresh pages cost a page
+// fault per 4 KiB on first touch. The cache is bounded and empty_cache() returns everything.
+class LargeBlockCache {
+ public:
+  static LargeBlockCache& instance() {
+    static LargeBlockCache* cache = new LargeBlockCache();  // never destroyed: frees may run at exit
+    return *cache;
+  }
+
+  void* take(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = blocks_.find(bytes);
+    if (it == blocks_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= bytes;
+    return p;
+  }
+
+  bool give(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ + bytes > limit_) return false;
+    blocks_[bytes].push_back(p);
+    cached_ += bytes;
+    return true;
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, list] : blocks_)
+      for (void* p : list) std::free(p);
+    blocks_.clear();
+    cached_ = 0;
+  }
+
+  size_t cached() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+
+ private:
+  LargeBlockCache() {
+    const char* env = std::getenv("HERON_ALLOCATOR_CACHE_MB");
+    if (env) limit_ = size_t(std::strtoull(env, nullptr, 10)) << 20;
+  }
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> blocks_;
+  size_t cached_ = 0;
+  size_t limit_ = size_t(2) << 30;  // 2 GiB unless HERON_ALLOCATOR_CACHE_MB says otherwise
+};
+
+size_t huge_rounded(int64_t nbytes) { return size_t((nbytes + kHugePage - 1) / kHugePage * kHugePage); }
+
+void* allocate_bytes(int64_t nbytes) {
+  if (nbytes <= kSmallAllocation) return std::malloc(size_t(std::max<int64_t>(nbytes, 1)));
+  void* p = nullptr;
+  if (nbytes < kHugePage) {
+    int64_t padded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+    return posix_memalign(&p, size_t(kAlignment), size_t(padded)) == 0 ? p : nullptr;
+  }
+  size_t padded = huge_rounded(nbytes);
+  if ((p = LargeBlockCache::instance().take(padded))) return p;
+  // 2 MiB aligned and backed by transparent huge pages where the OS allows it.
+  if (posix_memalign(&p, size_t(kHugePage), padded) != 0) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, padded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void free_bytes(void* p, int64_t nbytes) {
+  if (nbytes >= kHugePage && LargeBlockCache::instance().give(p, huge_rounded(nbytes))) return;
+  std::free(p);
+}
+
+}  // namespace
+
+void empty_allocator_cache() { LargeBlockCache::instance().clear(); }
+int64_t allocator_cached_bytes() { return int64_t(LargeBlockCache::instance().cached()); }
 
 std::shared_ptr<Storage> Storage::allocate(int64_t nbytes, Device device) {
   if (device.type != DeviceType::CPU)
     fail(ErrorKind::Runtime, "[empty] heron allocates CUDA memory only through the CUDA backend");
+  if (nbytes < 0) fail(ErrorKind::Memory, "[empty] failed to allocate ", nbytes, " bytes");
   auto s = std::make_shared<Storage>();
-  // Large buffers start on a cache line; small ones take the cheaper malloc path (16-byte
-  // aligned), since per-op overhead dominates there.
-  void* p = nullptr;
-  if (nbytes <= kSmallAllocation) {
-    p = std::malloc(size_t(std::max<int64_t>(nbytes, 1)));
-  } else {
-    int64_t padded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-    if (padded < 0 || posix_memalign(&p, size_t(kAlignment), size_t(padded)) != 0) p = nullptr;
-  }
+  void* p = allocate_bytes(nbytes);
   if (!p) fail(ErrorKind::Memory, "[empty] failed to allocate ", nbytes, " bytes");
   s->data = p;
   s->nbytes = nbytes;
@@ -41,7 +124,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, int64_t nbytes, std::shared_p
 }
 
 Storage::~Storage() {
-  if (!owner && data) std::free(data);
+  if (!owner && data) free_bytes(data, nbytes);
 }
 
 static int64_t checked_numel(const Shape& shape) {

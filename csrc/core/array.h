@@ -25,6 +25,7 @@ struct Device {
 
 constexpr int64_t kAlignment = 64;
 constexpr int64_t kSmallAllocation = 1024;
+constexpr int64_t kHugePage = int64_t(2) << 20;
 
 // One allocation. `owner` keeps foreign memory (a NumPy array, a DLPack capsule) alive;
 // when it is empty the storage owns `data` and frees it. `version` counts in-place writes
@@ -92,6 +93,11 @@ class Array {
   DType dtype_ = DType::Float32;
   int64_t numel_ = 0;
 };
+
+// The allocator keeps freed buffers of 2 MiB or more for reuse (bounded by
+// HERON_ALLOCATOR_CACHE_MB, default 2048); this returns them to the OS.
+void empty_allocator_cache();
+int64_t allocator_cached_bytes();
 
 // Helpers shared by the op entry points.
 Strides contiguous_strides(const Shape& shape);

@@ -223,13 +223,21 @@ class Tensor:
     def numpy(self, *, force=False) -> np.ndarray:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._as_ndarray()
+
+    def _as_ndarray(self):
+        if self.dtype._np is None:  # NumPy has no bfloat16
+            raise TypeError(f"Got unsupported ScalarType {self.dtype._name}: NumPy has no such dtype; convert with .float() first")
         return np.asarray(self._a)
 
     def __array__(self, dtype=None, copy=None):
-        arr = np.asarray(self._a)
+        arr = self._as_ndarray()
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
         return arr.copy() if copy else arr
+
+    def __buffer__(self, flags):  # PEP 688 (Python 3.12+): memoryview(t) shares memory
+        return memoryview(self._a)
 
     def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
         if self.requires_grad:
@@ -267,7 +275,7 @@ class Tensor:
 
     def _scalar_value(self, what):
         if self._a.numel != 1:
-            raise TypeError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self.item()
 
     def __len__(self):

@@ -35,14 +35,80 @@ inline void run_unary(const StridedIter& it, const F& f) {
   walk(it, [&](char** d, const int64_t* s, int64_t n) { unary_loop<Out, In>(d, s, n, f); });
 }
 
+// float32 ops with a SIMD body from cpu/simd/math.h. Strided inputs go through a small
+// contiguous buffer so they run the same vector code.
+template <typename F>
+inline void run_float_vector(const StridedIter& it, const F& f) {
+  walk(it, [&](char** d, const int64_t* s, int64_t n) {
+    if (s[0] == 4 && s[1] == 4) {
+      map_floats(reinterpret_cast<float*>(d[0]), reinterpret_cast<const float*>(d[1]), n, f);
+      return;
+    }
+    constexpr int64_t kBuf = 256;
+    float buf[kBuf];
+    for (int64_t i0 = 0; i0 < n; i0 += kBuf) {
+      int64_t m = std::min(kBuf, n - i0);
+      for (int64_t i = 0; i < m; ++i) buf[i] = *reinterpret_cast<const float*>(d[1] + (i0 + i) * s[1]);
+      map_floats(buf, buf, m, f);
+      for (int64_t i = 0; i < m; ++i) *reinterpret_cast<float*>(d[0] + (i0 + i) * s[0]) = buf[i];
+    }
+  });
+}
+
+// Returns false for ops that have no vector body (they vectorise as plain loops).
+inline bool unary_float_vector(UnaryOp op, const StridedIter& it, float a, float b) {
+  switch (op) {
+    case UnaryOp::Exp: run_float_vector(it, [](vf x) { return exp_v(x); }); return true;
+    case UnaryOp::Exp2: run_float_vector(it, [](vf x) { return exp_v(x * 0.693147180559945309417f); }); return true;
+    case UnaryOp::Log: run_float_vector(it, [](vf x) { return log_v(x); }); return true;
+    case UnaryOp::Log1p: run_float_vector(it, [](vf x) { return log1p_v(x); }); return true;
+    case UnaryOp::Expm1: run_float_vector(it, [](vf x) { return expm1_v(x); }); return true;
+    case UnaryOp::Tanh: run_float_vector(it, [](vf x) { return tanh_v(x); }); return true;
+    case UnaryOp::Erf: run_float_vector(it, [](vf x) { return erf_v(x); }); return true;
+    case UnaryOp::Sigmoid: run_float_vector(it, [](vf x) { return sigmoid_v(x); }); return true;
+    case UnaryOp::LogSigmoid:
+      run_float_vector(it, [](vf x) { return (x < 0.0f ? x : splat(0.0f)) - log1p_v(exp_v(-vabs(x))); });
+      return true;
+    case UnaryOp::Gelu:
+      run_float_vector(it, [](vf x) { return 0.5f * x * (1.0f + erf_v(x * 0.70710678118654752440f)); });
+      return true;
+    case UnaryOp::GeluTanh:
+      run_float_vector(it, [](vf x) {
+        return 0.5f * x * (1.0f + tanh_v(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+      });
+      return true;
+    case UnaryOp::Silu: run_float_vector(it, [](vf x) { return x * sigmoid_v(x); }); return true;
+    case UnaryOp::Mish:
+      run_float_vector(it, [](vf x) { return x * tanh_v(x > 20.0f ? x : log1p_v(exp_v(x))); });
+      return true;
+    case UnaryOp::Softplus:  // a = beta, b = threshold
+      run_float_vector(it, [a, b](vf x) { return x * a > b ? x : log1p_v(exp_v(x * a)) / a; });
+      return true;
+    case UnaryOp::Elu:  // a = alpha, b = scale
+      run_float_vector(it, [a, b](vf x) { return x > 0.0f ? b * x : (b * a) * expm1_v(x); });
+      return true;
+    case UnaryOp::Selu:
+      run_float_vector(it, [](vf x) {
+        const float alpha = 1.6732632423543772848170429916717f, scale = 1.0507009873554804934193349852946f;
+        return x > 0.0f ? scale * x : (scale * alpha) * expm1_v(x);
+      });
+      return true;
+    default: return false;
+  }
+}
+
 template <typename T>
-inline T clamp_nan(T x, T lo, T hi) {  // NaN passes through, as in torch.clamp
-  return x < lo ? lo : (x > hi ? hi : x);
+inline T clamp_nan(T x, T lo, T hi) {  // min(max(x, lo), hi) as torch: NaN passes, hi wins if lo > hi
+  T r = x < lo ? lo : x;
+  return r > hi ? hi : r;
 }
 
 // Ops defined for floating types only.
 template <typename T>
 void unary_floating(UnaryOp op, const StridedIter& it, double p0, double p1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (unary_float_vector(op, it, float(p0), float(p1))) return;
+  }
   const T a = T(p0), b = T(p1);
   switch (op) {
     case UnaryOp::Reciprocal: return run_unary<T, T>(it, [](T x) { return T(1) / x; });

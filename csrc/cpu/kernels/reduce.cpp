@@ -200,27 +200,28 @@ void reduce_kernel(ReduceOp op, const ReduceParams& p) {
 
 // ---------------------------------------------------------------- softmax
 
+// exp(x - shift) into y: SIMD for float32, libm for float64.
+inline void exp_shifted(const float* x, float* y, int64_t n, float shift) {
+  map_floats(y, x, n, [shift](vf v) { return exp_v(v - shift); });
+}
+inline void exp_shifted(const double* x, double* y, int64_t n, double shift) {
+  for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - shift);
+}
+
+// One row: max, exp(x - max) (kept in y), sum, then scale (softmax) or shift (log_softmax).
 template <typename T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
   T mx = reduce_block<MaxOp>(x, n);
   if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: keep exp finite
-  T sum;
+  exp_shifted(x, y, n, mx);
+  T sum = reduce_block<SumOp>(y, n);
   if (log) {
-    T acc[kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) acc[l] += vexp(x[i + l] - mx);
-    for (int l = 0; i < n; ++i, ++l) acc[l] += vexp(x[i] - mx);
-    for (int w = kLanes / 2; w > 0; w /= 2)
-      for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
-    T shift = mx + vlog(acc[0]);
+    T shift = mx + vlog(sum);
     for (int64_t j = 0; j < n; ++j) y[j] = x[j] - shift;
-    return;
+  } else {
+    T inv = T(1) / sum;
+    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
   }
-  for (int64_t j = 0; j < n; ++j) y[j] = vexp(x[j] - mx);
-  sum = reduce_block<SumOp>(y, n);
-  T inv = T(1) / sum;
-  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
 
 template <typename T>

@@ -190,6 +190,10 @@ class BackwardNode(FunctionCtx, Node):
         self._saved = None
 
     def name(self):
+        # Built-in ops that share a Function class say which op they ran (as torch: MulBackward0).
+        op = getattr(self, "op", None)
+        if isinstance(op, str):
+            return "".join(part.capitalize() for part in op.split("_")) + "Backward0"
         return self._fn.__name__ + "Backward"
 
     def apply(self, grads):

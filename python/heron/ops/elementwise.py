@@ -3,7 +3,6 @@ clamp, casts. Each differentiable op has its backward beside its forward, writte
 so it can be differentiated again."""
 from __future__ import annotations
 
-import builtins
 import math
 
 from .. import _C
@@ -111,7 +110,7 @@ class Unary(Function):
     @staticmethod
     def forward(ctx, x, name, p0, p1):
         y = wrap(_C.unary(_U[name], x._a, p0, p1))
-        ctx.name, ctx.p = name, (p0, p1)
+        ctx.op, ctx.p = name, (p0, p1)
         needs = UNARY_GRADS[name][0]
         ctx.save_for_backward(x if needs == "x" else y)
         return y
@@ -119,7 +118,7 @@ class Unary(Function):
     @staticmethod
     def backward(ctx, g):
         (v,) = ctx.saved_tensors
-        return UNARY_GRADS[ctx.name][1](g, v, *ctx.p), None, None, None
+        return UNARY_GRADS[ctx.op][1](g, v, *ctx.p), None, None, None
 
 
 def unary(name, x, p0=0.0, p1=0.0):
@@ -211,45 +210,30 @@ def _finfo_max(dtype):
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    if isinstance(min, Tensor) or isinstance(max, Tensor) or not input.dtype.is_floating_point:
+        # maximum then minimum: integer bounds stay exact, the result dtype follows type
+        # promotion (an integer tensor with a float bound gives a float tensor), and
+        # min > max gives max, as in torch.
         out = input
         if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _scalar_like(min, input))
+            out = binary("maximum", out, min)
         if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _scalar_like(max, input))
+            out = binary("minimum", out, max)
         return out
-    lo = -math.inf if min is None else min
-    hi = math.inf if max is None else max
-    if not input.dtype.is_floating_point:
-        if isinstance(lo, float) or isinstance(hi, float):
-            return clamp(input.to(_default_float()), min, max)
-        info = _int_range(input.dtype)
-        lo, hi = (info[0] if min is None else lo), (info[1] if max is None else hi)
-    return unary("clamp", input, lo, hi)
-
-
-def _int_range(dtype):
-    bits = dtype.itemsize * 8
-    if dtype._name == "bool":
-        return 0, 1
-    if not dtype.is_signed:
-        return 0, 2 ** bits - 1
-    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return unary("clamp", input, -math.inf if min is None else min, math.inf if max is None else max)
 
 
 def clamp_(input, min=None, max=None):
-    return _copy_into(input, clamp(input, min, max)) if grad_needed(input) or isinstance(min, Tensor) or isinstance(max, Tensor) \
-        else _clamp_inplace(input, min, max)
-
-
-def _clamp_inplace(input, min, max):
-    lo = -math.inf if min is None else min
-    hi = math.inf if max is None else max
-    if not input.dtype.is_floating_point:
-        info = _int_range(input.dtype)
-        lo, hi = builtins.max(lo, info[0]), builtins.min(hi, info[1])
-    _C.unary_(_U["clamp"], input._a, lo, hi)
-    return input
+    if min is None and max is None:
+        raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
+    if input.dtype.is_floating_point and not grad_needed(input) and not isinstance(min, Tensor) \
+            and not isinstance(max, Tensor):
+        _C.unary_(_U["clamp"], input._a, -math.inf if min is None else min, math.inf if max is None else max)
+        return input
+    result = clamp(_snapshot(input) if grad_needed(input) else input, min, max)
+    if not _can_cast(result.dtype, input.dtype):
+        raise RuntimeError(f"result type {result.dtype._name} can't be cast to the desired output type {input.dtype._name}")
+    return _copy_into(input, result)
 
 
 clip, clip_ = clamp, clamp_
@@ -331,7 +315,7 @@ class Binary(Function):
     @staticmethod
     def forward(ctx, a, b, name):
         y = wrap(_C.binary(_B[name], arr(a), arr(b)))
-        ctx.name = name
+        ctx.op = name
         if name in ("add", "sub"):
             ctx.save_for_backward()
         elif name in ("pow", "hypot", "copysign"):
@@ -344,8 +328,8 @@ class Binary(Function):
 
     @staticmethod
     def backward(ctx, g):
-        rules = BINARY_GRADS[ctx.name]
-        if ctx.name in ("add", "sub"):
+        rules = BINARY_GRADS[ctx.op]
+        if ctx.op in ("add", "sub"):
             a = b = y = None
         else:
             saved = ctx.saved_tensors
@@ -415,9 +399,38 @@ def _rebase_inplace(x, result):
         if not _can_cast(result.dtype, x.dtype):
             raise RuntimeError(f"result type {result.dtype._name} can't be cast to the desired output type {x.dtype._name}")
         result = cast(result, x.dtype)
+    if result.grad_fn is None:
+        # New data (fill_, zero_, copy_ of a constant or a leaf): x's old value stays in the
+        # graph with a zero gradient, so x still requires grad, as in torch.
+        result = keep_in_graph(_graph_alias(x), result)
     _C.copy_(x._a, result._a)
     x.grad_fn, x._output_nr = result.grad_fn, result._output_nr
     return x
+
+
+def _graph_alias(x):
+    """A tensor sharing x's memory and x's place in the graph (no copy)."""
+    t = wrap(x._a.alias())
+    t.grad_fn, t._output_nr = x.grad_fn, x._output_nr
+    return t
+
+
+class _KeepInGraph(Function):
+    @staticmethod
+    def forward(ctx, source, value):
+        ctx.source_meta = (source._a.shape, source._a.dtype)
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, code = ctx.source_meta
+        return wrap(_C.full(list(shape), 0, code)), g
+
+
+def keep_in_graph(source, value):
+    """``value`` unchanged, recorded as depending on ``source`` with a zero gradient (for
+    results that ignore an input torch still counts as differentiable)."""
+    return _KeepInGraph.apply(source, value)
 
 
 def _copy_into(x, result):
@@ -439,8 +452,14 @@ def _can_cast(src, dst):
     return True
 
 
+# torch accepts only a Tensor as ``other`` for these (a number raises TypeError).
+_TENSOR_OTHER = {"maximum", "minimum", "fmax", "fmin", "atan2", "hypot", "logical_and", "logical_or", "logical_xor"}
+
+
 def _make_binary(name):
     def op(input, other):
+        if name in _TENSOR_OTHER and not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
         return binary(name, input, other)
 
     def op_(input, other):
@@ -462,28 +481,29 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 arctan2 = atan2
 
 
+def _scaled(input, other, alpha):
+    """``other * alpha`` for add/sub, rejecting a float alpha for integer inputs as torch does."""
+    if alpha == 1:
+        return other
+    if isinstance(alpha, float) and not from_code(_C.result_dtype(_B["add"], arr(input), arr(other))).is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
+
+
 def add(input, other, *, alpha=1):
-    if alpha != 1:
-        other = other * alpha
-    return binary("add", input, other)
+    return binary("add", input, _scaled(input, other, alpha))
 
 
 def add_(input, other, *, alpha=1):
-    if alpha != 1:
-        other = other * alpha
-    return binary_("add", input, other)
+    return binary_("add", input, _scaled(input, other, alpha))
 
 
 def sub(input, other, *, alpha=1):
-    if alpha != 1:
-        other = other * alpha
-    return binary("sub", input, other)
+    return binary("sub", input, _scaled(input, other, alpha))
 
 
 def sub_(input, other, *, alpha=1):
-    if alpha != 1:
-        other = other * alpha
-    return binary_("sub", input, other)
+    return binary_("sub", input, _scaled(input, other, alpha))
 
 
 subtract, subtract_ = sub, sub_
