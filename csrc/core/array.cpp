@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 #include <vector>
 
@@ -175,11 +174,12 @@ Strides contiguous_strides(const Shape& shape) {
 }
 
 std::string shape_str(const Shape& shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << "]";
-  return out.str();
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
 }
 
 int64_t shape_numel(const Shape& shape, const char* op) {
