@@ -9,12 +9,21 @@
 namespace heron::bindings {
 
 static PyObject* g_shape_error = nullptr;
+static PyObject* g_memory_error = nullptr;
+
+static PyObject* exception_with_bases(py::module_& m, const char* name, PyObject* first, PyObject* second) {
+  py::tuple bases = py::make_tuple(py::handle(first), py::handle(second));
+  std::string qualified = std::string("heron.") + name;
+  PyObject* type = PyErr_NewException(qualified.c_str(), bases.ptr(), nullptr);
+  m.attr(name) = py::handle(type);
+  return type;
+}
 
 void init_errors(py::module_& m) {
-  // ShapeError is a RuntimeError (what torch raises) and a ValueError (what NumPy users catch).
-  py::tuple bases = py::make_tuple(py::handle(PyExc_RuntimeError), py::handle(PyExc_ValueError));
-  g_shape_error = PyErr_NewException("heron.ShapeError", bases.ptr(), nullptr);
-  m.attr("ShapeError") = py::handle(g_shape_error);
+  // ShapeError is a RuntimeError (what torch raises) and a ValueError (what NumPy users catch);
+  // OutOfMemoryError is a MemoryError and a RuntimeError (torch's OutOfMemoryError is one).
+  g_shape_error = exception_with_bases(m, "ShapeError", PyExc_RuntimeError, PyExc_ValueError);
+  g_memory_error = exception_with_bases(m, "OutOfMemoryError", PyExc_MemoryError, PyExc_RuntimeError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -27,7 +36,7 @@ void init_errors(py::module_& m) {
         case ErrorKind::Type: type = PyExc_TypeError; break;
         case ErrorKind::Shape: type = g_shape_error; break;
         case ErrorKind::NotImplemented: type = PyExc_NotImplementedError; break;
-        case ErrorKind::Memory: type = PyExc_MemoryError; break;
+        case ErrorKind::Memory: type = g_memory_error; break;
       }
       PyErr_SetString(type, e.what());
     }

@@ -11,6 +11,7 @@
 
 #ifdef __linux__
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 namespace heron {
@@ -98,10 +99,24 @@ void free_bytes(void* p, int64_t nbytes) {
 void empty_allocator_cache() { LargeBlockCache::instance().clear(); }
 int64_t allocator_cached_bytes() { return int64_t(LargeBlockCache::instance().cached()); }
 
+// Physical memory of the machine: a request beyond it is refused before the OS is asked, since
+// with memory overcommit the allocation would "succeed" and the first touch would get the
+// process killed instead of raising.
+static int64_t physical_memory_bytes() {
+#ifdef __linux__
+  static const int64_t bytes = int64_t(sysconf(_SC_PHYS_PAGES)) * int64_t(sysconf(_SC_PAGESIZE));
+  return bytes > 0 ? bytes : INT64_MAX;
+#else
+  return INT64_MAX;
+#endif
+}
+
 std::shared_ptr<Storage> Storage::allocate(int64_t nbytes, Device device) {
   if (device.type != DeviceType::CPU)
     fail(ErrorKind::Runtime, "[empty] heron allocates CUDA memory only through the CUDA backend");
-  if (nbytes < 0) fail(ErrorKind::Memory, "[empty] failed to allocate ", nbytes, " bytes");
+  if (nbytes < 0 || nbytes > physical_memory_bytes())
+    fail(ErrorKind::Memory, "[empty] not enough memory: you tried to allocate ", nbytes, " bytes, more than the ",
+         physical_memory_bytes(), " bytes of memory this machine has");
   auto s = std::make_shared<Storage>();
   void* p = allocate_bytes(nbytes);
   if (!p) fail(ErrorKind::Memory, "[empty] failed to allocate ", nbytes, " bytes");

@@ -16,7 +16,7 @@ enum class ErrorKind {
   Type,            // TypeError
   Shape,           // heron.ShapeError: both RuntimeError (as torch) and ValueError
   NotImplemented,  // NotImplementedError: a torch option heron does not offer
-  Memory,          // MemoryError
+  Memory,          // heron.OutOfMemoryError: both MemoryError and RuntimeError (as torch's)
 };
 
 class Error : public std::runtime_error {

@@ -13,6 +13,7 @@ from .ops.creation import range_ as _range  # noqa: F401
 from ._format import set_printoptions
 
 ShapeError = _C.ShapeError
+OutOfMemoryError = _C.OutOfMemoryError
 
 # torch's aliases.
 half, float, double = float16, float32, float64

@@ -215,9 +215,9 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
   if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: keep exp finite
   exp_shifted(x, y, n, mx);
   T sum = reduce_block<SumOp>(y, n);
-  if (log) {
-    T shift = mx + vlog(sum);
-    for (int64_t j = 0; j < n; ++j) y[j] = x[j] - shift;
+  if (log) {  // (x - max) - log(sum): adding log(sum) to a large max first would round it away
+    T log_sum = vlog(sum);
+    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - mx) - log_sum;
   } else {
     T inv = T(1) / sum;
     for (int64_t j = 0; j < n; ++j) y[j] *= inv;
@@ -256,9 +256,9 @@ void softmax_typed(const SoftmaxParams& p) {
           if (!p.log) y[d * p.inner + i] = v;
         }
       if (p.log) {
-        for (int64_t i = 0; i < p.inner; ++i) sum[i] = mx[i] + vlog(sum[i]);
+        for (int64_t i = 0; i < p.inner; ++i) sum[i] = vlog(sum[i]);
         for (int64_t d = 0; d < p.dim; ++d)
-          for (int64_t i = 0; i < p.inner; ++i) y[d * p.inner + i] = x[d * p.inner + i] - sum[i];
+          for (int64_t i = 0; i < p.inner; ++i) y[d * p.inner + i] = (x[d * p.inner + i] - mx[i]) - sum[i];
       } else {
         for (int64_t i = 0; i < p.inner; ++i) sum[i] = T(1) / sum[i];
         for (int64_t d = 0; d < p.dim; ++d)
