@@ -130,7 +130,8 @@ Array linspace(double start, double end, int64_t steps, DType dtype) {
     T* p = out.data_as<T>();
     // Same symmetric formula as torch so both ends are exact.
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = from_double<T>(i < half ? start + step * double(i) : end - step * double(steps - i - 1));
+      p[i] = from_double<T>(steps == 1 ? start
+                                       : (i < half ? start + step * double(i) : end - step * double(steps - i - 1)));
   });
   return out;
 }
@@ -185,17 +186,21 @@ DType unary_result_dtype(UnaryOp op, DType in) {
   switch (unary_kind(op)) {
     case UnaryKind::IntToFloat: return is_floating(in) ? in : default_float_dtype();
     case UnaryKind::FloatOnly:
-      HERON_CHECK(is_floating(in), Runtime, "[", name, "] \"", name, "\" not implemented for '", dtype_name(in),
+      HERON_CHECK(is_floating(in), NotImplemented, "[", name, "] \"", name, "\" not implemented for '", dtype_name(in),
                   "': expected a floating-point tensor");
       return in;
     case UnaryKind::SameNoBool:
       if (op == UnaryOp::Square && in == DType::Bool) return DType::Int64;
-      HERON_CHECK(in != DType::Bool, Runtime, "[", name, "] \"", name,
-                  "\" is not supported for bool tensors", op == UnaryOp::Neg ? "; use the `~` or `logical_not()` operator instead" : "");
+      if (op == UnaryOp::Relu)
+        HERON_CHECK(in != DType::Bool, Runtime, "[relu] Boolean inputs not supported for relu");
+      if (op == UnaryOp::Neg)
+        HERON_CHECK(in != DType::Bool, Runtime, "[neg] Negation, the `-` operator, on a bool tensor is not supported. "
+                    "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+      HERON_CHECK(in != DType::Bool, NotImplemented, "[", name, "] \"", name, "\" not implemented for 'bool'");
       return in;
     case UnaryKind::BoolOut: return DType::Bool;
     case UnaryKind::IntegralOnly:
-      HERON_CHECK(!is_floating(in), Runtime, "[", name, "] \"", name, "\" not implemented for '", dtype_name(in),
+      HERON_CHECK(!is_floating(in), NotImplemented, "[", name, "] \"", name, "\" not implemented for '", dtype_name(in),
                   "': expected an integer or bool tensor");
       return in;
     case UnaryKind::Same: return in;
@@ -266,12 +271,17 @@ DType binary_result_dtype(BinaryOp op, const Operand& a, const Operand& b) {
   const char* name = binary_name(op);
   if (float_result(op)) return is_floating(common) ? common : default_float_dtype();
   if (is_bitwise(op))
-    HERON_CHECK(!is_floating(common), Runtime, "[", name, "] \"", name, "\" not implemented for '",
+    HERON_CHECK(!is_floating(common), NotImplemented, "[", name, "] \"", name, "\" not implemented for '",
                 dtype_name(common), "'");
-  if (op == BinaryOp::Sub)
+  if (op == BinaryOp::Sub) {
     HERON_CHECK(common != DType::Bool, Runtime,
                 "[sub] Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                 "`logical_xor()` operator instead.");
+    bool any_bool = a.array.dtype() == DType::Bool || b.array.dtype() == DType::Bool;  // Python True counts too
+    HERON_CHECK(!any_bool, Runtime,
+                "[sub] Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                "invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
   return common;
 }
 

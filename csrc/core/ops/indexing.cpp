@@ -52,7 +52,10 @@ static void check_index_dtype(const Array& index, const char* op) {
 }
 
 // Range check of every index (negative ones are not wrapped, as in torch's index kernels).
-static Array checked_index(const Array& index, int64_t size, const char* op, bool allow_negative) {
+// torch reports a bad index as IndexError in index_select and as RuntimeError in gather,
+// scatter and index_add_.
+static Array checked_index(const Array& index, int64_t size, const char* op, bool allow_negative, int64_t dim,
+                           ErrorKind kind = ErrorKind::Runtime) {
   check_index_dtype(index, op);
   Array idx = contiguous(cast(index, DType::Int64));
   const int64_t* p = idx.data_as<int64_t>();
@@ -60,7 +63,7 @@ static Array checked_index(const Array& index, int64_t size, const char* op, boo
   for (int64_t i = 0; i < idx.numel(); ++i) {
     int64_t v = p[i];
     bool ok = allow_negative ? (v >= -size && v < size) : (v >= 0 && v < size);
-    HERON_CHECK(ok, Index, "[", op, "] index ", v, " is out of bounds for dimension with size ", size);
+    if (!ok) fail(kind, "[", op, "] index ", v, " is out of bounds for dimension ", dim, " with size ", size);
     wrapped |= v < 0;
   }
   if (wrapped) {
@@ -84,7 +87,7 @@ Array index_select(const Array& a, int64_t dim, const Array& index) {
               shape_str(index.shape()));
   int64_t d = wrap_dim(dim, a.ndim(), "index_select");
   int64_t size = a.ndim() == 0 ? 1 : a.shape()[d];
-  Array idx = checked_index(index, size, "index_select", false);
+  Array idx = checked_index(index, size, "index_select", false, d, ErrorKind::Index);
   Shape shape = a.shape();
   if (a.ndim() > 0) shape[d] = idx.numel();
   Array src = contiguous(a);
@@ -107,7 +110,7 @@ void index_add_(const Array& self, int64_t dim, const Array& index, const Array&
   HERON_CHECK(index.ndim() <= 1, Index, "[index_add_] Index is supposed to be a vector");
   int64_t d = wrap_dim(dim, self.ndim(), "index_add_");
   int64_t size = self.ndim() == 0 ? 1 : self.shape()[d];
-  Array idx = checked_index(index, size, "index_add_", false);
+  Array idx = checked_index(index, size, "index_add_", false, d);
   Shape expect = self.shape();
   if (self.ndim() > 0) expect[d] = idx.numel();
   HERON_CHECK(src.shape() == expect || (self.ndim() == 0 && src.numel() == idx.numel()), Shape,
@@ -163,7 +166,7 @@ Array gather(const Array& a, int64_t dim, const Array& index) {
   HERON_CHECK(index.dtype() == DType::Int64, Runtime, "[gather] gather(): Expected dtype int64 for index");
   check_gather_shapes(a, index, d, nullptr, "gather");
   int64_t size = a.ndim() == 0 ? 1 : a.shape()[d];
-  Array idx = checked_index(index, size, "gather", false);
+  Array idx = checked_index(index, size, "gather", false, d);
   Array out = Array::empty(index.shape(), a.dtype());
   if (out.numel() == 0) return out;
   Array src = restride_for_index(a, index.shape(), d);
@@ -182,7 +185,7 @@ void scatter_(const Array& self, int64_t dim, const Array& index, const Operand&
     HERON_CHECK(src.array.dtype() == self.dtype(), Runtime, "[", op, "] Expected self.dtype to be equal to src.dtype (got ",
                 dtype_name(self.dtype()), " and ", dtype_name(src.array.dtype()), ")");
   int64_t size = self.ndim() == 0 ? 1 : self.shape()[d];
-  Array idx = checked_index(index, size, op, false);
+  Array idx = checked_index(index, size, op, false, d);
   self.bump_version();
   if (idx.numel() == 0) return;
   DType ct = is_reduced_float(self.dtype()) ? DType::Float32 : self.dtype();
@@ -246,6 +249,7 @@ std::pair<Array, Array> sort(const Array& a, int64_t dim, bool descending, bool 
 std::pair<Array, Array> topk(const Array& a, int64_t k, int64_t dim, bool largest, bool sorted) {
   int64_t d = wrap_dim(dim, a.ndim(), "topk");
   int64_t size = a.ndim() == 0 ? 1 : a.shape()[d];
+  HERON_CHECK(a.dtype() != DType::Bool, Runtime, "[topk] topk does not support bool dtypes on CPU");
   HERON_CHECK(k >= 0 && k <= size, Runtime, "[topk] selected index k out of range: k = ", k, " but dim ", d,
               " has size ", size);
   (void)sorted;  // results are always sorted, which torch allows for sorted=False

@@ -82,11 +82,12 @@ Array reduce(ReduceOp op, const Array& a, std::vector<int64_t> dims, bool keepdi
       break;
     case ReduceOp::All:
     case ReduceOp::Any:
-      out_dtype = DType::Bool;
+      out_dtype = a.dtype() == DType::UInt8 ? DType::UInt8 : DType::Bool;  // torch keeps uint8
       in_ct = DType::Bool;
       break;
     case ReduceOp::ArgMax:
     case ReduceOp::ArgMin:
+      HERON_CHECK(a.dtype() != DType::Bool, Runtime, "[", name, "] ", name, "(): does not support bool input");
       out_dtype = DType::Int64;
       in_ct = is_reduced_float(a.dtype()) ? DType::Float32 : a.dtype();
       break;
@@ -98,8 +99,10 @@ Array reduce(ReduceOp op, const Array& a, std::vector<int64_t> dims, bool keepdi
   if (needs_elements && a.numel() == 0) {
     bool empty_reduction = dims.empty();
     for (int64_t d = 0; d < a.ndim(); ++d) if (mask[d] && a.shape()[d] == 0) empty_reduction = true;
-    HERON_CHECK(!empty_reduction, Index, "[", name, "] Expected reduction dim to be specified for input.numel() == 0,"
-                " or the reduced dims to have non-zero size (input shape ", shape_str(a.shape()), ")");
+    if (empty_reduction)  // torch: RuntimeError without dims, IndexError for an empty reduced dim
+      fail(dims.empty() ? ErrorKind::Runtime : ErrorKind::Index, "[", name,
+           "] Expected reduction dim to be specified for input.numel() == 0, or the reduced dims to have "
+           "non-zero size (input shape ", shape_str(a.shape()), ")");
   }
   Array x = cast(a, in_ct);
   Array out = Array::empty(out_shape, op == ReduceOp::ArgMax || op == ReduceOp::ArgMin ? DType::Int64 : in_ct, a.device());
@@ -148,7 +151,7 @@ Array softmax(const Array& a, int64_t dim, bool log, std::optional<DType> dtype)
   const char* name = log ? "log_softmax" : "softmax";
   int64_t d = wrap_dim(dim, a.ndim(), name);
   DType out_dtype = dtype ? *dtype : a.dtype();
-  HERON_CHECK(is_floating(out_dtype), Runtime, "[", name, "] \"", name, "\" not implemented for '",
+  HERON_CHECK(is_floating(out_dtype), NotImplemented, "[", name, "] \"", name, "\" not implemented for '",
               dtype_name(out_dtype), "': expected a floating-point tensor");
   DType ct = is_reduced_float(out_dtype) ? DType::Float32 : out_dtype;
   Array x = contiguous(cast(a, ct));

@@ -194,6 +194,7 @@ void unary_numeric(UnaryOp op, const StridedIter& it, double p0, double p1) {
         return run_unary<T, T>(it, [](T x) { return -x; });
     case UnaryOp::Abs:
       if constexpr (std::is_unsigned_v<T>) return run_unary<T, T>(it, [](T x) { return x; });
+      else if constexpr (std::is_floating_point_v<T>) return run_unary<T, T>(it, [](T x) { return std::fabs(x); });
       else return run_unary<T, T>(it, [](T x) { return x < T(0) ? T(-x) : x; });
     case UnaryOp::Sign:
       return run_unary<T, T>(it, [](T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); });

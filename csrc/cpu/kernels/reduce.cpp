@@ -49,6 +49,16 @@ struct MinOp {
   }
 };
 
+// all/any over bools seen as bytes 0/1 (identities 1 and 0: an empty all() is true).
+struct AndOp {
+  template <typename A> static A identity() { return A(1); }
+  template <typename A> static A combine(A a, A b) { return A(a & b); }
+};
+struct OrOp {
+  template <typename A> static A identity() { return A(0); }
+  template <typename A> static A combine(A a, A b) { return A(a | b); }
+};
+
 // One contiguous block: kLanes accumulators, folded pairwise.
 template <typename Op, typename T>
 inline T reduce_block(const T* x, int64_t n) {
@@ -174,11 +184,11 @@ void reduce_dispatch_op(ReduceOp op, const ReduceParams& p) {
     case ReduceOp::Min: return p.out_index ? arg_reduce<false, T>(p) : reduce_typed<MinOp, T>(p);
     case ReduceOp::ArgMax: return arg_reduce<true, T>(p);
     case ReduceOp::ArgMin: return arg_reduce<false, T>(p);
-    case ReduceOp::All:  // on bool: min; Any: max
-      if constexpr (std::is_same_v<T, bool>) return reduce_typed<MinOp, uint8_t>(p);
+    case ReduceOp::All:
+      if constexpr (std::is_same_v<T, bool>) return reduce_typed<AndOp, uint8_t>(p);
       break;
     case ReduceOp::Any:
-      if constexpr (std::is_same_v<T, bool>) return reduce_typed<MaxOp, uint8_t>(p);
+      if constexpr (std::is_same_v<T, bool>) return reduce_typed<OrOp, uint8_t>(p);
       break;
     default: break;
   }
