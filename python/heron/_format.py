@@ -1,5 +1,9 @@
-"""torch-style printing of tensors."""
+"""torch-style printing of tensors: the same algorithm as torch/_tensor_str.py (one formatter
+for the whole tensor, integer/fixed/scientific mode chosen from the nonzero finite values,
+summarisation with edge items), working on a NumPy copy of the values."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -19,67 +23,136 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     _OPTIONS["sci_mode"] = sci_mode
 
 
-def _float_formatter(values: np.ndarray):
-    finite = values[np.isfinite(values)]
-    prec = _OPTIONS["precision"]
-    if finite.size == 0:
-        return lambda v: _special(v)
-    absf = np.abs(finite)
-    integral = np.all(finite == np.round(finite))
-    nonzero = absf[absf > 0]
-    sci = _OPTIONS["sci_mode"]
-    if sci is None:
-        sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or nonzero.min() < 1e-4)
-    if integral and not sci:
-        width = max(len(f"{v:.0f}") for v in finite) + 1
-        return lambda v: _special(v) or f"{v:.0f}.".rjust(width)
-    if sci:
-        return lambda v: _special(v) or f"{v:.{prec}e}"
-    width = max(len(f"{v:.{prec}f}") for v in finite)
-    return lambda v: _special(v) or f"{v:.{prec}f}".rjust(width)
+class _Formatter:
+    """Chooses one width and notation for every element, as torch's _Formatter."""
+
+    def __init__(self, values: np.ndarray, floating: bool):
+        self.floating = floating
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        flat = values.reshape(-1)
+        if not floating:
+            for v in flat.tolist():
+                self.max_width = max(self.max_width, len(f"{v}"))
+            return
+        flat = flat.astype(np.float64)
+        nonzero = flat[np.isfinite(flat) & (flat != 0)]
+        if nonzero.size == 0:
+            return
+        absv = np.abs(nonzero)
+        lo, hi = absv.min(), absv.max()
+        self.int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
+        sci = _OPTIONS["sci_mode"]
+        if sci is None:
+            sci = hi / lo > 1000.0 or hi > 1.0e8 or (not self.int_mode and lo < 1.0e-4)
+        self.sci_mode = bool(sci)
+        prec = _OPTIONS["precision"]
+        for v in nonzero.tolist():
+            if self.sci_mode:
+                s = f"{v:.{prec}e}"
+            elif self.int_mode:
+                s = f"{v:.0f}."
+            else:
+                s = f"{v:.{prec}f}"
+            self.max_width = max(self.max_width, len(s))
+
+    def format(self, v) -> str:
+        if self.floating:
+            prec = _OPTIONS["precision"]
+            if self.sci_mode:
+                s = f"{v:{self.max_width}.{prec}e}"
+            elif self.int_mode:
+                s = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+            else:
+                s = f"{v:.{prec}f}"
+        else:
+            s = f"{v}"
+        return " " * (self.max_width - len(s)) + s
 
 
-def _special(v):
-    if np.isnan(v):
-        return "nan"
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return None
+def _summarized(a: np.ndarray) -> np.ndarray:
+    """The values that will be printed (edge items only), for choosing the format."""
+    edge = _OPTIONS["edgeitems"]
+    if a.ndim == 0:
+        return a
+    if a.ndim == 1:
+        return np.concatenate([a[:edge], a[-edge:]]) if a.shape[0] > 2 * edge else a
+    if not edge:
+        return a[tuple(slice(0, 0) for _ in a.shape)]
+    rows = list(range(edge)) + list(range(a.shape[0] - edge, a.shape[0])) if a.shape[0] > 2 * edge else range(a.shape[0])
+    return np.stack([_summarized(a[i]) for i in rows])
+
+
+def _vector_str(a, indent, summarize, fmt):
+    element_length = fmt.max_width + 2
+    per_line = max(1, math.floor((_OPTIONS["linewidth"] - indent) / element_length))
+    edge = _OPTIONS["edgeitems"]
+    if summarize and not edge:
+        data = ["..."]
+    elif summarize and a.shape[0] > 2 * edge:
+        data = [fmt.format(v) for v in a[:edge].tolist()] + [" ..."] + [fmt.format(v) for v in a[-edge:].tolist()]
+    else:
+        data = [fmt.format(v) for v in a.tolist()]
+    lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _tensor_str(a, indent, summarize, fmt):
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        return _vector_str(a, indent, summarize, fmt)
+    edge = _OPTIONS["edgeitems"]
+    if summarize and a.shape[0] > 2 * edge:
+        slices = ([_tensor_str(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."]
+                  + [_tensor_str(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0] - edge, a.shape[0])])
+    else:
+        slices = [_tensor_str(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _add_suffixes(text, suffixes, indent):
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > _OPTIONS["linewidth"]:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
 
 
 def format_tensor(t) -> str:
-    from ._dtype import float32, int64, bool_
+    from . import get_default_dtype
+    from ._dtype import bool_, int64
 
     dtype = t.dtype
-    arr = np.asarray(t.float() if dtype._name == "bfloat16" else t.detach())
-    if dtype.is_floating_point:
-        fmt = _float_formatter(arr.astype(np.float64).ravel())
-        width = max((len(fmt(v)) for v in arr.astype(np.float64).ravel()), default=0)
-        formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
-    elif dtype is bool_:
-        formatter = {"bool": lambda v: "True" if v else "False"}
+    values = np.asarray(t.detach().float() if dtype._name == "bfloat16" else t.detach())
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = []
+    default_float = get_default_dtype()
+    if values.size == 0:
+        if values.ndim != 1:
+            suffixes.append(f"size={tuple(values.shape)}")
+        if dtype is not default_float:
+            suffixes.append(f"dtype=heron.{dtype._name}")
+        body = "[]"
     else:
-        formatter = None
-    if arr.ndim == 0:
-        body = formatter["float_kind"](arr.item()).strip() if formatter and "float_kind" in formatter else str(arr.item())
-    elif arr.size == 0:
-        body = "[]" if arr.ndim == 1 else "[]"
-    else:
-        body = np.array2string(arr, separator=", ", prefix="tensor(", formatter=formatter,
-                               threshold=_OPTIONS["threshold"], edgeitems=_OPTIONS["edgeitems"],
-                               max_line_width=_OPTIONS["linewidth"])
-    suffix = []
-    if arr.size == 0 and arr.ndim != 1:
-        suffix.append(f"size={tuple(arr.shape)}")
-    default = float32 if dtype.is_floating_point else (int64 if dtype is not bool_ else bool_)
-    from . import get_default_dtype
-
-    if dtype.is_floating_point:
-        default = get_default_dtype()
-    if dtype is not default:
-        suffix.append(f"dtype=heron.{dtype._name}")
+        if not _OPTIONS["edgeitems"]:
+            suffixes.append(f"size={tuple(values.shape)}")
+        if dtype not in (default_float, int64, bool_):
+            suffixes.append(f"dtype=heron.{dtype._name}")
+        summarize = values.size > _OPTIONS["threshold"]
+        with np.errstate(all="ignore"):  # extreme ratios overflow harmlessly, as in torch's tensor math
+            fmt = _Formatter(_summarized(values) if summarize else values, dtype.is_floating_point)
+        body = _tensor_str(values, indent, summarize, fmt)
     if t.grad_fn is not None:
-        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
-        suffix.append("requires_grad=True")
-    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + body, suffixes, indent)

@@ -169,6 +169,8 @@ class Tensor:
         acc = self._accumulator() if self._accumulator is not None else None
         if acc is None:
             acc = AccumulateGrad(self)
+            if self._hooks is not None:
+                acc._pre_hooks = {0: self._hooks}
             self._accumulator = weakref.ref(acc)
         return acc
 
@@ -212,7 +214,15 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn._add_pre_hook(self._output_nr, hook)
-        return self._grad_accumulator()._add_pre_hook(0, hook)
+        # A leaf's hooks live on the tensor: its accumulator is only weakly held and may be
+        # rebuilt for each graph, and holding it strongly would make a reference cycle.
+        if self._hooks is None:
+            self._hooks = []
+            acc = self._accumulator() if self._accumulator is not None else None
+            if acc is not None:
+                acc._pre_hooks = {0: self._hooks}
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd import backward
@@ -418,4 +428,4 @@ def is_tensor(obj) -> bool:
 
 
 # Imported last: autograd's modules refer to Tensor at import time.
-from .autograd.function import AccumulateGrad  # noqa: E402
+from .autograd.function import AccumulateGrad, _RemovableHandle  # noqa: E402

@@ -41,6 +41,10 @@ def _bind():
 
     def fill_(self, value):
         if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+            if ew.grad_needed(self, value):  # the gradient flows to the value tensor too
+                return ew._copy_into(self, shape.expand(value.to(self.dtype), self.shape))
             value = value.item()
         if self.requires_grad and ew.grad_needed(self):
             return ew._copy_into(self, ops.full_like(self, value))
@@ -58,7 +62,7 @@ def _bind():
             result = shape.expand(src.to(self.dtype), self.shape) + ops.zeros_like(self) if src.shape != self.shape else src.to(self.dtype)
             if self.grad_fn is None and self.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return ew._rebase_inplace(self, result if result.grad_fn is not None else ew.mul(result, 1))
+            return ew._rebase_inplace(self, result)
         _C.copy_(self._a, src._a)
         return self
 
@@ -101,7 +105,7 @@ def _bind():
     Tensor.__neg__ = ew.neg
     Tensor.__pos__ = lambda s: s
     Tensor.__abs__ = ew.abs
-    Tensor.__invert__ = lambda s: ew.logical_not(s) if s.dtype._name == "bool" else ew.bitwise_not(s)
+    Tensor.__invert__ = _invert
     Tensor.__eq__ = lambda s, o: ew.binary("eq", s, o) if _comparable(o) else NotImplemented
     Tensor.__ne__ = lambda s, o: ew.binary("ne", s, o) if _comparable(o) else NotImplemented
     Tensor.__lt__ = lambda s, o: ew.binary("lt", s, o)
@@ -143,6 +147,12 @@ def _fast_binary(name, reflected=False):
 
     op.__name__ = f"__{'r' if reflected else ''}{name}__"
     return op
+
+
+def _invert(self):
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return ew.logical_not(self) if self.dtype._name == "bool" else ew.bitwise_not(self)
 
 
 def _comparable(other):

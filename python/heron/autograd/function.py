@@ -205,7 +205,8 @@ class BackwardNode(FunctionCtx, Node):
         return out
 
     def release(self):
-        self._saved = None
+        if self._saved:  # a node that saved nothing can run again, as in torch
+            self._saved = None
 
     def _pack(self, outputs):
         if self._to_save is None:

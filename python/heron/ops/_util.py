@@ -1,6 +1,8 @@
 """Helpers shared by the op modules."""
 from __future__ import annotations
 
+import operator
+
 from .. import _C
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -34,8 +36,8 @@ def dims_arg(dim, ndim):
     if dim is None:
         return []
     if isinstance(dim, (list, tuple)):
-        return [int(d) for d in dim]
-    return [int(dim)]
+        return [operator.index(d) for d in dim]
+    return [operator.index(dim)]  # TypeError for floats, as torch
 
 
 def shape_arg(args):

@@ -39,9 +39,23 @@ def _infer_dtype(data):
         return int64
     if kind == "f":
         return _default_float()
-    if kind == "O" or kind == "U" or kind == "S":
-        raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__}: expected numbers, sequences of numbers or tensors")
+    if kind in "OUS":
+        _raise_for_non_number(data)
     raise TypeError(f"tensor(): unsupported data of NumPy kind '{kind}'")
+
+
+def _raise_for_non_number(data):
+    """torch's errors for data that is not numbers: TypeError for text, RuntimeError otherwise."""
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(reversed(x))
+        elif isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+        elif not isinstance(x, (numbers.Number, np.generic, np.ndarray, Tensor)):
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+    raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__}")
 
 
 def _array_from_data(data, dtype):
@@ -62,7 +76,8 @@ def _array_from_data(data, dtype):
     if dtype._np is None:  # bfloat16: go through float32
         src = _C.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
         return _C.cast(src, dtype._code)
-    arr = np.array(arr, dtype=dtype._np, copy=True, order="C")
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf, as in torch
+        arr = np.array(arr, dtype=dtype._np, copy=True, order="C")
     return _C.from_numpy(arr)
 
 
@@ -277,7 +292,7 @@ class Generator:
     def manual_seed(self, seed):
         seed = int(seed)
         if not -(2 ** 63) <= seed < 2 ** 64:
-            raise RuntimeError(f"Overflow when unpacking long: seed {seed} does not fit in 64 bits")
+            raise ValueError(f"Overflow when unpacking long long: seed {seed} does not fit in 64 bits")
         self._g.seed = seed % (2 ** 64)
         self._g.offset = 0
         self._initial = self._g.seed

@@ -516,21 +516,23 @@ def rsub(input, other, *, alpha=1):
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return binary("div", input, other)
-    if rounding_mode == "floor":
-        return floor_divide(input, other) if not _is_float_pair(input, other) else floor(binary("div", input, other))
-    if rounding_mode == "trunc":
-        q = binary("div", input, other)
-        if _is_float_pair(input, other):
-            return trunc(q)
-        out_dtype = _C.result_dtype(_B["add"], arr(input), arr(other))
-        return cast(trunc(q), _from_code(out_dtype))
-    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-
-
-def _is_float_pair(a, b):
-    from .._dtype import from_code
-
-    return from_code(_C.result_dtype(_B["add"], arr(a), arr(b))).is_floating_point
+    if rounding_mode not in ("floor", "trunc"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    out = _from_code(_C.result_dtype(_B["add"], arr(input), arr(other)))
+    if rounding_mode == "trunc" and out.is_floating_point:
+        return trunc(binary("div", input, other))  # torch truncates the quotient rounded to the dtype
+    # floor_divide is exact: for floats it is torch's fmod-based floor (floor(a / b) is off by
+    # one where the quotient rounds up to an integer), for integers plain integer division.
+    q = binary("floor_divide", input, other)
+    if rounding_mode == "trunc":  # integers: move toward zero where inexact and the signs differ
+        inexact = ne(binary("remainder", input, other), 0)
+        signs_differ = binary("ne", *(binary("lt", x, 0) if isinstance(x, Tensor) else x < 0 for x in (input, other)))
+        q = q + logical_and(inexact, signs_differ)
+    elif grad_needed(input, other):  # piecewise constant: zero gradients, but in the graph, as torch
+        for x in (input, other):
+            if grad_needed(x):
+                q = keep_in_graph(x, q)
+    return q
 
 
 def _from_code(code):

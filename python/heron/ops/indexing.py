@@ -57,6 +57,8 @@ class IndexAdd(Function):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    _check_tensor(index, "index_add", "index")
+    _check_tensor(source, "index_add", "source")
     if grad_needed(input, source):
         return IndexAdd.apply(input, dim, index, source, alpha)
     out = _C.clone(input._a)
@@ -65,6 +67,8 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def index_add_(input, dim, index, source, *, alpha=1):
+    _check_tensor(index, "index_add_", "index")
+    _check_tensor(source, "index_add_", "source")
     if grad_needed(input, source):
         return ew._rebase_inplace(input, index_add(ew._snapshot(input), dim, index, source, alpha=alpha))
     _C.index_add_(input._a, dim, index._a, source._a, float(alpha))
@@ -94,6 +98,7 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 
 def take_along_dim(input, indices, dim=None):
+    _check_tensor(indices, "take_along_dim", "indices")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     shape = list(sh.broadcast_shapes(input.shape, indices.shape))
@@ -122,8 +127,16 @@ class Scatter(Function):
         if ctx.reduce == 2:
             raise NotImplementedError("scatter with reduce='multiply' has no backward in heron")
         gx = g if ctx.reduce == 1 else scatter(g, ctx.dim, index, 0.0)
-        gsrc = gather(g, ctx.dim, index) if ctx.src_shape is not None else None
+        gsrc = _pad_to(gather(g, ctx.dim, index), ctx.src_shape) if ctx.src_shape is not None else None
         return gx, None, None, gsrc, None
+
+
+def _pad_to(g, shape):
+    """``g`` written at the start of zeros of ``shape`` (src may extend past the index)."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    key = [slice(0, s) for s in g.shape]
+    return sh._into_zeros(g, tuple(shape), g.dtype, lambda z: _basic_view(z, key))
 
 
 def _scatter(input, dim, index, src, reduce_code):
@@ -284,6 +297,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 
 
 def one_hot(tensor, num_classes=-1):
+    _check_tensor(tensor, "one_hot", "input")
     if tensor.dtype is not int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     from .creation import arange
@@ -344,8 +358,9 @@ def _normalize_key(key, ndim):
     if consumed > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     ellipses = [i for i, k in enumerate(key) if k is Ellipsis]
-    if len(ellipses) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+    if len(ellipses) > 1:  # torch expands the first Ellipsis and ignores the others
+        key = key[:ellipses[0] + 1] + [k for k in key[ellipses[0] + 1:] if k is not Ellipsis]
+        ellipses = ellipses[:1]
     fill = [slice(None)] * (ndim - consumed)
     if ellipses:
         i = ellipses[0]

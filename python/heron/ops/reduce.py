@@ -261,18 +261,60 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         correction = 1 if unbiased is None or unbiased else 0
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"var(): input dtype should be floating point, got {input.dtype._name}")
+    if input.dtype.itemsize == 2:  # float16/bfloat16: accumulate in float32 and round once, as torch does
+        return var(input.float(), dim, None, keepdim, correction=correction).to(input.dtype)
     dims = _normalized_dims(input, dims_arg(dim, input.ndim))
     n = 1
     for d in dims:
         n *= input.shape[d] if input.ndim else 1
-    mu = mean(input, dims if input.ndim else None, keepdim=True)
-    dev = input - mu
-    ss = sum(dev * dev, dims if input.ndim else None, keepdim)
-    return ss / builtins.max(n - correction, 0) if n - correction > 0 else ss * math.nan
+    # No degrees of freedom left (n <= correction): divide by 0, giving inf or nan, as torch.
+    denom = builtins.max(n - correction, 0)
+    if grad_needed(input):
+        return Var.apply(input, dims, keepdim, denom)
+    return _sum_sq_dev(input, dims, keepdim) / denom
+
+
+def _sum_sq_dev(x, dims, keepdim):
+    dev = x - mean(x, dims if x.ndim else None, keepdim=True)
+    return sum(dev * dev, dims if x.ndim else None, keepdim)
+
+
+class Var(Function):
+    """var with torch's backward, 2 (x - mean) g / denom (the composite's path through the
+    mean turns inf - inf into nan when denom is 0)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, denom):
+        ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, denom
+        ctx.save_for_backward(x)
+        return _sum_sq_dev(x, dims, keepdim) / denom
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dims = ctx.dims if x.ndim else None
+        g = _expand_back(g, x.shape, ctx.dims, ctx.keepdim)
+        return (x - mean(x, dims, keepdim=True)) * (g * 2.0) / ctx.denom, None, None, None
+
+
+class _SqrtOfVar(Function):
+    """sqrt with a zero gradient where the result is 0 (torch's std backward), not g / 0."""
+
+    @staticmethod
+    def forward(ctx, v):
+        y = ew.sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return ew.where(y == 0, 0.0, g / (2.0 * y))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return ew.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return _SqrtOfVar.apply(v) if grad_needed(v) else ew.sqrt(v)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -318,6 +360,8 @@ class Norm2(Function):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype._name}")
     dims = dims_arg(dim, input.ndim)
     if p in ("fro", 2, 2.0):
         if grad_needed(input):
@@ -328,7 +372,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == -math.inf:
         return amin(ew.abs(input), dims, keepdim)
     if p == 0:
-        return sum(ew.ne(input, 0).to(input.dtype), dims, keepdim)
+        count = sum(ew.ne(input, 0).to(input.dtype), dims, keepdim)
+        return ew.keep_in_graph(input, count) if grad_needed(input) else count
     if p == 1:
         return sum(ew.abs(input), dims, keepdim)
     if isinstance(p, (int, float)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 
 from .. import _C
-from .._tensor import Tensor
+from .._tensor import Tensor, _wrap_dim
 from ..autograd.function import Function
 from ._util import grad_needed, shape_arg, sum_to, wrap
 
@@ -150,9 +150,9 @@ def broadcast_tensors(*tensors):
 
 def flatten(input, start_dim=0, end_dim=-1):
     nd = input.ndim
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, 1)
-    s, e = start_dim % nd, end_dim % nd
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = list(input.shape)
@@ -163,10 +163,17 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
-    nd = input.ndim
-    d = dim % nd
+    if input.ndim == 0:
+        raise RuntimeError("unflatten: Dimension specified as 0 but tensor has no dimensions")
+    d = _wrap_dim(dim, input.ndim)
     shape = list(input.shape)
-    return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
+    sizes = list(sizes)
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    if (-1 not in sizes and known != shape[d]) or (-1 in sizes and (known == 0 or shape[d] % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {d} ({shape[d]}) in the input tensor")
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 def ravel(input):
@@ -285,6 +292,8 @@ class Cat(Function):
 
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat(): expected a non-empty list of Tensors")
     if not builtins.all(isinstance(t, Tensor) for t in tensors):
         raise TypeError("cat(): argument 'tensors' must be a sequence of Tensors")
     if grad_needed(*tensors):
@@ -304,6 +313,9 @@ def stack(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
     shape = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.shape != shape:
@@ -332,12 +344,13 @@ def atleast_2d(t):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    size = tensor.shape[dim]
+    size = tensor.size(dim)
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and not (step == 0 and size == 0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
-        sections = [builtins.min(step, size - i) for i in range(0, size, step)] if step else [0]
+        # An empty dim still gives one (empty) piece, as torch does.
+        sections = [builtins.min(step, size - i) for i in range(0, size, step)] if size else [0]
     else:
         sections = list(split_size_or_sections)
         if builtins.sum(sections) != size:
@@ -350,7 +363,7 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    size = input.shape[dim]
+    size = input.size(dim)
     if isinstance(indices_or_sections, int):
         n = indices_or_sections
         q, r = divmod(size, n)
@@ -363,14 +376,14 @@ def tensor_split(input, indices_or_sections, dim=0):
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    size = input.shape[dim]
-    if size == 0:
-        return (input,)
+    size = input.size(dim)
+    if size == 0:  # torch gives ``chunks`` empty pieces
+        return tuple(narrow(input, dim, 0, 0) for _ in range(chunks))
     return split(input, -(-size // chunks), dim)
 
 
 def unbind(input, dim=0):
-    return tuple(select(input, dim, i) for i in range(input.shape[dim]))
+    return tuple(select(input, dim, i) for i in range(input.size(dim)))
 
 
 def flip(input, dims):
