@@ -70,3 +70,15 @@ def sum_to(grad: Tensor, shape) -> Tensor:
     if lead:
         out = out.reshape(shape)
     return out
+
+
+class ValuesIndices(tuple):
+    """(values, indices) that also answers .values and .indices, as torch.return_types do."""
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]

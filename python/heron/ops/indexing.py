@@ -10,7 +10,7 @@ from .. import _C
 from .._dtype import bool_, int64
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ._util import grad_needed, sum_to, wrap
+from ._util import ValuesIndices, grad_needed, sum_to, wrap
 from . import elementwise as ew
 from . import shape as sh
 
@@ -233,16 +233,6 @@ def take(input, index):
 
 
 # ---------------------------------------------------------------------------- sort and friends
-class _SortResult(tuple):
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
-
-
 class SortLike(Function):
     @staticmethod
     def forward(ctx, x, dim, run):
@@ -269,7 +259,7 @@ def _sortlike(input, dim, run):
     else:
         v, i = run(input._a)
         v, i = wrap(v), wrap(i)
-    return _SortResult((v, i))
+    return ValuesIndices((v, i))
 
 
 def sort(input, dim=-1, descending=False, stable=False):
@@ -293,7 +283,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     v, i = sh.select(v, dim, k - 1), sh.select(i, dim, k - 1)
     if keepdim:
         v, i = v.unsqueeze(dim), i.unsqueeze(dim)
-    return _SortResult((v, i))
+    return ValuesIndices((v, i))
 
 
 def one_hot(tensor, num_classes=-1):

@@ -9,7 +9,7 @@ from .. import _C
 from .._dtype import as_dtype
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ._util import dims_arg, grad_needed, wrap
+from ._util import ValuesIndices, dims_arg, grad_needed, wrap
 from . import elementwise as ew
 
 _R = _C.REDUCE
@@ -189,18 +189,6 @@ def _scatter_back(g, indices, shape, dim, keepdim):
     return scatter(zeros(shape, dtype=g.dtype), dim, indices, g)
 
 
-class _MinMaxResult(tuple):
-    """(values, indices) that also answers .values and .indices, as torch.return_types."""
-
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
-
-
 def _minmax(op, input, dim, keepdim, other):
     if isinstance(dim, Tensor) and other is None:
         return ew.maximum(input, dim) if op == "max" else ew.minimum(input, dim)
@@ -211,7 +199,7 @@ def _minmax(op, input, dim, keepdim, other):
     else:
         v, i = _C.reduce_with_index(_R[op], input._a, int(dim), keepdim)
         v, i = wrap(v), wrap(i)
-    return _MinMaxResult((v, i))
+    return ValuesIndices((v, i))
 
 
 def max(input, dim=None, keepdim=False, *, other=None):
