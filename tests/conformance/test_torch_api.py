@@ -12,7 +12,7 @@ import pytest
 
 import heron
 from heron.testing.opdb import op_db
-from heron.testing.tensors import (ALL_DTYPES, assert_close, flatten_outputs, heron_dtype, tensors_in, to_numpy,
+from heron.testing.tensors import (ALL_DTYPES, assert_close, flatten_outputs, heron_dtype, map_structure, tensors_in, to_numpy,
                                    tolerance, torch_dtype, torch_to_numpy)
 
 torch = pytest.importorskip("torch")
@@ -21,17 +21,8 @@ torch = pytest.importorskip("torch")
 def shared_torch(obj):
     """torch views of the heron tensors in ``obj`` (same memory, strides and offset, via
     DLPack); heron dtypes become torch dtypes."""
-    if isinstance(obj, heron.Tensor):
-        return torch.from_dlpack(obj.detach())
-    if isinstance(obj, heron.dtype):
-        return torch_dtype(obj)
-    if isinstance(obj, list):
-        return [shared_torch(o) for o in obj]
-    if isinstance(obj, tuple):
-        return tuple(shared_torch(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: shared_torch(v) for k, v in obj.items()}
-    return obj
+    return map_structure(obj, lambda o: torch.from_dlpack(o.detach()) if isinstance(o, heron.Tensor) else torch_dtype(o),
+                         is_leaf=lambda o: isinstance(o, (heron.Tensor, heron.dtype)))
 
 
 def samples(op, dtype, known_failures=False):

@@ -59,15 +59,7 @@ class _Placeholder:
 
 
 def _unwrap(obj):
-    if isinstance(obj, _Placeholder):
-        return obj.t
-    if isinstance(obj, list):
-        return [_unwrap(o) for o in obj]
-    if isinstance(obj, tuple):
-        return tuple(_unwrap(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _unwrap(v) for k, v in obj.items()}
-    return obj
+    return map_structure(obj, lambda p: p.t, is_leaf=lambda o: isinstance(o, _Placeholder))
 
 
 def finite_differences_apply(op, sample, leaves, fn):

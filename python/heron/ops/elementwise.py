@@ -36,7 +36,7 @@ def _g_silu(g, x, p0, p1):
 
 
 def _g_mish(g, x, p0, p1):
-    tsp = tanh(softplus(x))
+    tsp = tanh(unary("softplus", x, 1.0, 20.0))
     return g * (tsp + x * sigmoid(x) * (1.0 - tsp * tsp))
 
 

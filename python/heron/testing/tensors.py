@@ -156,16 +156,17 @@ def to_torch(t, requires_grad=False):
     return out
 
 
-def map_structure(obj, fn):
-    """Applies ``fn`` to every Tensor inside nested tuples, lists and dicts; keeps the rest."""
-    if isinstance(obj, Tensor):
+def map_structure(obj, fn, is_leaf=lambda o: isinstance(o, Tensor)):
+    """Applies ``fn`` to every leaf (a Tensor by default) inside nested tuples, lists and dicts;
+    keeps everything else."""
+    if is_leaf(obj):
         return fn(obj)
     if isinstance(obj, tuple):
-        return tuple(map_structure(o, fn) for o in obj)
+        return tuple(map_structure(o, fn, is_leaf) for o in obj)
     if isinstance(obj, list):
-        return [map_structure(o, fn) for o in obj]
+        return [map_structure(o, fn, is_leaf) for o in obj]
     if isinstance(obj, dict):
-        return {k: map_structure(v, fn) for k, v in obj.items()}
+        return {k: map_structure(v, fn, is_leaf) for k, v in obj.items()}
     return obj
 
 
@@ -183,17 +184,9 @@ def to_torch_structure(obj, requires_grad=False):
     def conv(o):
         if isinstance(o, Tensor):
             return to_torch(o, requires_grad=requires_grad and o.dtype.is_floating_point)
-        if isinstance(o, heron.dtype):
-            return torch_dtype(o)
-        if isinstance(o, list):
-            return [conv(e) for e in o]
-        if isinstance(o, tuple):
-            return tuple(conv(e) for e in o)
-        if isinstance(o, dict):
-            return {k: conv(v) for k, v in o.items()}
-        return o
+        return torch_dtype(o)
 
-    return conv(obj)
+    return map_structure(obj, conv, is_leaf=lambda o: isinstance(o, (Tensor, heron.dtype)))
 
 
 def to_numpy_structure(obj):
