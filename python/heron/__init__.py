@@ -72,3 +72,8 @@ def can_cast(from_, to) -> bool:
     from .ops.elementwise import _can_cast
 
     return _can_cast(from_, to)
+
+
+# The training toolkit. Imported last: these modules use the public API defined above.
+from . import optim, utils  # noqa: E402
+from .serialization import SerializationError, load, save  # noqa: E402
