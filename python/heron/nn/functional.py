@@ -1,6 +1,21 @@
-"""heron.nn.functional: activations, softmax and their torch keyword arguments."""
+"""heron.nn.functional: activations, softmax, linear and embedding layers, dropout,
+normalisation, distances and losses, with torch's keyword arguments, defaults and errors.
+
+Layer norm, RMS norm and cross-entropy are written as composites of heron ops in private
+``_*_composite`` functions: they are the specification (and test reference) for fused kernels
+that may be placed in front of them.
+"""
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+import heron
+
+from ..autograd import Function
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
 
@@ -115,8 +130,13 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def glu(input, dim=-1):
-    a, b = input.chunk(2, dim)
-    return a * _ew.sigmoid(b)
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.size(dim)
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.ndim} is size {size}")
+    half = size // 2
+    return input.narrow(dim, 0, half) * _ew.sigmoid(input.narrow(dim, half, half))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -128,3 +148,692 @@ def one_hot(tensor, num_classes=-1):
     from ..ops.indexing import one_hot as _one_hot
 
     return _one_hot(tensor, num_classes)
+
+
+# ---------------------------------------------------------------------------- shared checks
+def _unsupported(op, **options):
+    """NotImplementedError naming the first torch option given a value heron does not support.
+    ``options`` maps each option name to (value given, the only value heron supports)."""
+    for name, (value, supported) in options.items():
+        if value != supported:
+            raise NotImplementedError(f"{op}: {name}={value!r} is not supported by heron (only {name}={supported!r})")
+
+
+def _require_floating(op, dtype, error=RuntimeError):
+    """Raises ``error`` (the type torch raises, which varies by op) for an integer or bool
+    ``dtype`` given to a float-only op."""
+    if not dtype.is_floating_point:
+        raise error(f"{op}: expected a floating-point input, got {dtype}")
+
+
+def _check_index_dtype(indices, op):
+    if indices.dtype not in (heron.int64, heron.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {indices.type()} instead (while checking arguments for {op})")
+
+
+def _class_shape(ndim, class_dim, size):
+    """Shape that broadcasts a per-class vector along ``class_dim`` of an ndim-D tensor."""
+    shape = [1] * ndim
+    shape[class_dim] = size
+    return shape
+
+
+# ---------------------------------------------------------------------------- linear layers
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``, as torch.nn.functional.linear."""
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {input.ndim}D and {weight.ndim}D")
+    if input.ndim == 2 and bias is not None:
+        return heron.addmm(bias, input, weight.t())
+    out = heron.matmul(input, weight.t())
+    return out if bias is None else out + bias
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = input1 @ weight[o] @ input2 + bias[o]``, as torch.nn.functional.bilinear."""
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    for d in range(input1.ndim - 1):
+        if input1.shape[d] != input2.shape[d]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {d}: got "
+                               f"{input1.shape[d]} and {input2.shape[d]}")
+    if weight.ndim != 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{weight.ndim}, {weight.ndim - 1}], but got 2)")
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but expected {in1}")
+    if input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but expected {in2}")
+    if bias is not None and bias.numel() != out_features:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.numel()} but expected {out_features}")
+    batch = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    # One GEMM gives x1 @ weight[o] for every o; the contraction with x2 is elementwise.
+    left = heron.matmul(x1, weight.permute(1, 0, 2).reshape(in1, out_features * in2)).reshape(-1, out_features, in2)
+    out = (left * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*batch, out_features)
+
+
+# ---------------------------------------------------------------------------- embeddings
+def _normalize_padding_idx(padding_idx, num_embeddings, what="Padding_idx"):
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"{what} must be within num_embeddings")
+    return padding_idx % num_embeddings
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``; output shape ``input.shape + (dim,)``.
+    The ``padding_idx`` row gets no gradient."""
+    _unsupported("embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
+                 sparse=(sparse, False))
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    _check_index_dtype(input, "embedding")
+    padding_idx = _normalize_padding_idx(padding_idx, weight.shape[0])
+    flat = input.reshape(-1)
+    rows = heron.index_select(weight, 0, flat)
+    if padding_idx is not None and rows.requires_grad:
+        # The padding row's value is returned but its gradient is cut, as in torch.
+        rows = heron.where((flat == padding_idx).unsqueeze(1), rows.detach(), rows)
+    return rows.reshape(*input.shape, weight.shape[1])
+
+
+def _bag_of_each_index(offsets, num_indices, include_last_offset):
+    """(bag id of each index, number of bags) from torch's ``offsets`` (bag starts). The last
+    bag runs to the end of the input, also with include_last_offset (whose final offset
+    closes it), as in torch."""
+    starts = np.asarray(offsets.detach().numpy(), dtype=np.int64)
+    if starts.size and starts[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {starts[0]}")
+    if starts.size and starts[-1] > num_indices:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {num_indices} but got offsets[-1] of "
+                           f"{starts[-1]}")
+    if np.any(np.diff(starts) < 0):
+        raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got {starts.tolist()}")
+    if include_last_offset:
+        starts = starts[:-1]
+    return np.searchsorted(starts, np.arange(num_indices), side="right") - 1, len(starts)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums or means of bags of embedding rows, as torch.nn.functional.embedding_bag.
+
+    A 2-D ``input`` is a batch of fixed-length bags; a 1-D one is cut into bags at
+    ``offsets``. Indices equal to ``padding_idx`` are left out (and not counted by 'mean');
+    an empty bag gives zeros.
+    """
+    if per_sample_weights is not None and input.shape != per_sample_weights.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it must "
+                         f"have the same shape as the input ({input.shape})")
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed "
+                             f"length sequences. However, found offsets of type {type(offsets)}")
+        offsets = heron.arange(0, input.numel(), max(input.shape[1], 1))[:input.shape[0]]
+        include_last_offset = False
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max":
+        raise NotImplementedError("embedding_bag: mode='max' is not supported by heron (only 'sum' and 'mean')")
+    _unsupported("embedding_bag", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
+                 sparse=(sparse, False))
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only supported "
+                                  f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+    _check_index_dtype(input, "embedding_bag")
+    _check_index_dtype(offsets, "embedding_bag")
+    padding_idx = _normalize_padding_idx(padding_idx, weight.shape[0], "padding_idx")
+    bag, num_bags = _bag_of_each_index(offsets, input.numel(), include_last_offset)
+    keep = bag >= 0  # -1: no bag at all (empty offsets)
+    if padding_idx is not None:
+        keep &= input.numpy() != padding_idx
+    kept = heron.tensor(np.flatnonzero(keep), dtype=heron.int64)
+    rows = heron.index_select(weight, 0, heron.index_select(input, 0, kept))
+    if per_sample_weights is not None:
+        rows = rows * heron.index_select(per_sample_weights, 0, kept).unsqueeze(1)
+    bag_ids = heron.tensor(bag[keep], dtype=heron.int64)
+    out = heron.index_add(heron.zeros(num_bags, weight.shape[1], dtype=rows.dtype), 0, bag_ids, rows)
+    if mode == "mean":
+        counts = np.maximum(np.bincount(bag[keep], minlength=num_bags), 1)
+        out = out / heron.tensor(counts, dtype=out.dtype).unsqueeze(1)
+    return out
+
+
+# ---------------------------------------------------------------------------- dropout
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes each element with probability ``p`` and scales the rest by 1 / (1 - p) (only
+    when ``training``). Draws come from heron's generator: ``heron.manual_seed`` reproduces them."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if not input.is_floating_point():
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {input.dtype}")
+    if p == 1.0:
+        scaled_keep = heron.zeros_like(input)
+    else:
+        scaled_keep = heron.empty_like(input).bernoulli_(1.0 - p).mul_(1.0 / (1.0 - p))
+    return input.mul_(scaled_keep) if inplace else input * scaled_keep
+
+
+# ---------------------------------------------------------------------------- normalisation
+_REDUCED_PRECISION = ("float16", "bfloat16")
+_MACHINE_EPSILON = {"float16": 0.0009765625, "bfloat16": 0.0078125, "float32": 1.1920928955078125e-07,
+                    "float64": 2.220446049250313e-16}
+
+
+def _as_shape(normalized_shape):
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def _check_normalized_shape(input, normalized_shape, expected_input, affine):
+    """torch's checks for layer_norm/rms_norm: trailing input dims and affine tensors match."""
+    if not normalized_shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    shape = list(normalized_shape)
+    for name, tensor in affine.items():
+        if tensor is not None and tuple(tensor.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(tensor.shape)} and normalized_shape = {shape}")
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape {expected_input(shape)}, but got "
+                           f"input of size{list(input.shape)}")
+
+
+def _upcast(x):
+    """float16/bfloat16 are normalised in float32, as torch does."""
+    return x.float() if x.dtype._name in _REDUCED_PRECISION else x
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises over the trailing ``normalized_shape`` dims (biased variance), then applies
+    the elementwise ``weight`` and ``bias``."""
+    normalized_shape = _as_shape(normalized_shape)
+    _check_normalized_shape(input, normalized_shape, lambda s: "[*, " + str(s)[1:], {"weight": weight, "bias": bias})
+    _require_floating("layer_norm", input.dtype, NotImplementedError)
+    return _layer_norm_composite(input, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm_composite(input, normalized_shape, weight, bias, eps):
+    """Reference layer norm from heron ops: (x - mean) / sqrt(var + eps) * weight + bias."""
+    dims = tuple(range(-len(normalized_shape), 0))
+    x = _upcast(input)
+    centered = x - x.mean(dims, keepdim=True)
+    out = centered * heron.rsqrt((centered * centered).mean(dims, keepdim=True) + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out.to(input.dtype)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Divides by the root mean square over the trailing ``normalized_shape`` dims, then
+    multiplies by ``weight``. ``eps`` defaults to the machine epsilon of the input's dtype."""
+    normalized_shape = _as_shape(normalized_shape)
+    _check_normalized_shape(input, normalized_shape, lambda s: "[*" + str(s)[1:], {"weight": weight})
+    _require_floating("rms_norm", input.dtype, NotImplementedError)
+    if eps is None:
+        eps = _MACHINE_EPSILON[input.dtype._name]
+    return _rms_norm_composite(input, normalized_shape, weight, eps)
+
+
+def _rms_norm_composite(input, normalized_shape, weight, eps):
+    """Reference RMS norm from heron ops: x / sqrt(mean(x^2) + eps) * weight."""
+    dims = tuple(range(-len(normalized_shape), 0))
+    x = _upcast(input)
+    out = x * heron.rsqrt((x * x).mean(dims, keepdim=True) + eps)
+    if weight is not None:
+        out = out * weight
+    return out.to(input.dtype)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalises each channel (dim 1) over the batch and any trailing dims.
+
+    In training the batch statistics are used and, when given, ``running_mean``/``running_var``
+    are updated in place: ``(1 - momentum) * running + momentum * batch`` with the unbiased
+    batch variance. Otherwise the running statistics are used.
+    """
+    if training:
+        _verify_batch_size(input.shape)
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    channels = input.shape[1] if input.ndim > 1 else 0
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                         ("bias", bias)):
+        if tensor is not None and tensor.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    _require_floating("batch_norm", input.dtype, NotImplementedError)
+    shape = _class_shape(input.ndim, 1, channels)
+    dims = [0] + list(range(2, input.ndim))
+    if training:
+        mean = input.mean(dims)
+        centered = input - mean.reshape(shape)
+        var = (centered * centered).mean(dims)
+        if running_mean is not None and running_var is not None:
+            _update_running_stats(running_mean, running_var, mean, var, input.numel() // channels, momentum)
+    else:
+        mean, var = running_mean, running_var
+        centered = input - mean.reshape(shape)
+    out = centered * heron.rsqrt(var.reshape(shape) + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _verify_batch_size(size):
+    values_per_channel = size[0]
+    for s in size[2:]:
+        values_per_channel *= s
+    if values_per_channel == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+
+
+def _update_running_stats(running_mean, running_var, mean, var, count, momentum):
+    with heron.no_grad():
+        unbiased_var = var * (count / (count - 1))
+        running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype) * momentum)
+        running_var.mul_(1.0 - momentum).add_(unbiased_var.to(running_var.dtype) * momentum)
+
+
+# ---------------------------------------------------------------------------- distances
+def _clamped_norm(x, dim, eps):
+    """||x|| along ``dim`` (kept), at least ``eps``, with the gradient of the unclamped norm
+    (torch clamps it in place under no_grad)."""
+    norm = heron.norm(x, 2, dim, keepdim=True)
+    return norm + (_ew.clamp_min(norm, eps) - norm).detach()
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between x1 and x2 along ``dim`` (after broadcasting); each norm is
+    clamped at ``eps``."""
+    common = heron.promote_types(x1.dtype, x2.dtype)
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {common}")
+    x1, x2 = heron.broadcast_tensors(x1.to(common), x2.to(common))
+    return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
+
+
+# ---------------------------------------------------------------------------- losses: shared
+def _legacy_reduction(size_average, reduce, reduction):
+    """The reduction named by torch's deprecated size_average/reduce pair (with its warning)."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  stacklevel=3)
+    return legacy
+
+
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_if_sizes_differ(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def _elementwise_loss(op, input, target, reduction, weight, loss_fn, *, size_average=None, reduce=None,
+                      int_error=None, weighted_mean_by_weight=True):
+    """Shared frame of the regression losses: broadcast, per-element ``loss_fn(input -
+    target)``, optional per-element ``weight`` (same size as input), reduction.
+
+    ``int_error`` is the exception torch raises for integer inputs (None: integers pass).
+    torch's weighted 'mean' divides by the sum of the weights for mse and l1, and by the
+    element count for huber (``weighted_mean_by_weight=False``).
+    """
+    if int_error is not None:
+        _require_floating(op, heron.promote_types(input.dtype, target.dtype), int_error)
+    _warn_if_sizes_differ(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is None:
+        _check_reduction(reduction)
+    elif weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    input, target = heron.broadcast_tensors(input, target)
+    loss = loss_fn(input - target)
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    if reduction == "mean" and weighted_mean_by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+
+
+# ---------------------------------------------------------------------------- losses: regression
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error, optionally weighted per element."""
+    return _elementwise_loss("mse_loss", input, target, reduction, weight, lambda d: d * d, size_average=size_average,
+                             reduce=reduce, int_error=NotImplementedError)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error, optionally weighted per element."""
+    return _elementwise_loss("l1_loss", input, target, reduction, weight, heron.abs, size_average=size_average,
+                             reduce=reduce)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Quadratic (0.5 d^2 / beta) below ``beta``, linear (|d| - 0.5 beta) above; L1 when beta is 0."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+
+    def smooth_l1(diff):
+        z = heron.abs(diff)
+        return z if beta == 0 else heron.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
+
+    return _elementwise_loss("smooth_l1_loss", input, target, reduction, None, smooth_l1, size_average=size_average,
+                             reduce=reduce, int_error=NotImplementedError)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Quadratic (0.5 d^2) below ``delta``, linear (delta (|d| - 0.5 delta)) above; optionally
+    weighted per element."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def huber(diff):
+        z = heron.abs(diff)
+        return heron.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+
+    return _elementwise_loss("huber_loss", input, target, reduction, weight, huber, int_error=NotImplementedError,
+                             weighted_mean_by_weight=False)
+
+
+# ---------------------------------------------------------------------------- losses: classification
+def _class_index_target(input, target, weight, ignore_index):
+    """Checks a class-index target against ``input`` (N, C, d1, ...) or (C,), as torch does, and
+    returns it as int64 (a (1,) target of a 1-D input becomes 0-d)."""
+    if input.ndim == 0:
+        raise RuntimeError("Expected an input of at least 1 dimension (classes), got a 0-d tensor")
+    if input.ndim <= 2 and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim == 1:
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+        target = target.reshape(())
+    else:
+        target_batch = target.shape[0] if target.ndim else 0
+        if target_batch != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target_batch}).")
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+    if target.dtype not in (heron.int64, heron.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_torch_type_name(target.dtype)}")
+    _check_class_weight(input, weight)
+    num_classes = input.shape[0 if input.ndim == 1 else 1]
+    target = target.long()
+    if target.numel():
+        counted = heron.where(target == ignore_index, 0, target)
+        low, high = int(counted.min().item()), int(counted.max().item())
+        if low < 0 or high >= num_classes:
+            raise IndexError(f"Target {high if high >= num_classes else low} is out of bounds.")
+    return target
+
+
+def _torch_type_name(dtype):
+    return {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float", "float64": "Double",
+            "float16": "Half", "bfloat16": "BFloat16", "bool": "Bool"}.get(dtype._name, dtype._name)
+
+
+def _check_class_weight(input, weight, op=""):
+    """A class weight must be a vector with one entry per class, of the input's dtype."""
+    if weight is None:
+        return
+    num_classes = input.shape[0 if input.ndim == 1 else 1]
+    if weight.ndim != 1 or weight.numel() != num_classes:
+        raise RuntimeError(f"{op}weight tensor should be defined either for all {num_classes} classes or no classes "
+                           f"but got weight tensor of shape: {list(weight.shape)}")
+    if weight.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_torch_type_name(input.dtype)} but found "
+                           f"{_torch_type_name(weight.dtype)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of class indices given log-probabilities ``input`` (N, C, ...).
+    'mean' divides by the summed weights of the targets that are not ``ignore_index``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _class_index_target(input, target, weight, ignore_index)
+    _require_floating("nll_loss", input.dtype, NotImplementedError)
+    return _nll_loss_composite(input, target, weight, ignore_index, reduction)
+
+
+def _nll_terms(log_probs, target, weight, ignore_index):
+    """(per-target loss, per-target weight); both are 0 where target == ignore_index."""
+    class_dim = 0 if log_probs.ndim == 1 else 1
+    ignored = target == ignore_index
+    safe_target = heron.where(ignored, 0, target)
+    picked = heron.gather(log_probs, class_dim, safe_target.unsqueeze(class_dim)).squeeze(class_dim)
+    counted = heron.logical_not(ignored).to(log_probs.dtype)
+    if weight is not None:
+        counted = counted * heron.index_select(weight, 0, safe_target.reshape(-1)).reshape(safe_target.shape)
+    return -picked * counted, counted
+
+
+def _nll_loss_composite(log_probs, target, weight, ignore_index, reduction):
+    """Reference NLL loss from heron ops (``target``: validated int64 class indices)."""
+    loss, counted = _nll_terms(log_probs, target, weight, ignore_index)
+    if reduction == "mean":
+        return loss.sum() / counted.sum()
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` (N, C, d1, ...) or (C,) and either class indices
+    (with ``ignore_index``) or class probabilities of input's shape; ``label_smoothing``
+    mixes the target with the uniform distribution."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if target.is_floating_point() and target.shape == input.shape and input.ndim:
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        _check_class_weight(input, weight, "cross_entropy: ")
+    else:
+        target = _class_index_target(input, target, weight, ignore_index)
+    _require_floating("cross_entropy", input.dtype, NotImplementedError)
+    return _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Reference cross-entropy from heron ops: log_softmax over the class dim, then NLL of the
+    class indices (int64 ``target``) or the expected log-probability under the class
+    probabilities (floating ``target``), each with label smoothing."""
+    class_dim = 0 if input.ndim == 1 else 1
+    num_classes = input.shape[class_dim]
+    log_probs = heron.log_softmax(input, class_dim)
+    class_weight = None if weight is None else weight.reshape(_class_shape(input.ndim, class_dim, num_classes))
+    if target.is_floating_point():
+        if label_smoothing > 0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / num_classes
+        weighted = log_probs * target if class_weight is None else log_probs * target * class_weight
+        loss = -weighted.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() // num_classes) if input.numel() else loss.sum() * math.nan
+        return _reduce(loss, reduction)
+    loss, counted = _nll_terms(log_probs, target, weight, ignore_index)
+    if label_smoothing > 0:
+        # Each ignored target contributes nothing; the others add the uniform-target term.
+        per_class = log_probs if class_weight is None else log_probs * class_weight
+        smooth = heron.where(target == ignore_index, 0.0, -per_class.sum(class_dim))
+        loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / num_classes)
+    if reduction == "mean":
+        return loss.sum() / counted.sum()
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-weight * (target log(input) + (1 - target) log(1 - input)) for probabilities ``input``
+    in [0, 1]; each log is clamped at -100, as torch does."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) "
+                         "is deprecated. Please ensure they have the same size.")
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {_torch_type_name(target.dtype)} but expected {_torch_type_name(input.dtype)}")
+    _require_floating("binary_cross_entropy", input.dtype)
+    for name, values in (("input", input), ("target", target)):
+        if values.numel() and not bool(((values >= 0) & (values <= 1)).all()):
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
+    loss = _BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * weight.expand(heron.broadcast_shapes(target.shape, weight.shape))
+    return _reduce(loss, reduction)
+
+
+def _clamped_logs(x):
+    """(log x, log(1 - x)), each at least -100."""
+    return _ew.clamp_min(heron.log(x), -100.0), _ew.clamp_min(heron.log1p(-x), -100.0)
+
+
+class _BinaryCrossEntropy(Function):
+    """Elementwise BCE with torch's gradients: (x - t) / max(x (1 - x), 1e-12) for the input
+    (finite at x = 0 or 1, where the clamped logs' own gradients are not)."""
+
+    @staticmethod
+    def forward(ctx, input, target):
+        ctx.save_for_backward(input, target)
+        log_x, log_1mx = _clamped_logs(input)
+        return (target - 1.0) * log_1mx - target * log_x
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            grad_input = grad * (input - target) / _ew.clamp_min((1.0 - input) * input, 1e-12)
+        if ctx.needs_input_grad[1]:
+            log_x, log_1mx = _clamped_logs(input)
+            grad_target = grad * (log_1mx - log_x)
+        return grad_input, grad_target
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE of sigmoid(input), computed stably from the logits as
+    (1 - t) x - (1 + (pos_weight - 1) t) log sigmoid(x), times ``weight``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _require_floating("binary_cross_entropy_with_logits", input.dtype, NotImplementedError)
+    if not target.is_floating_point():
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {_torch_type_name(target.dtype)}")
+    log_sigmoid = logsigmoid(input)
+    if pos_weight is not None:
+        log_sigmoid = log_sigmoid * ((pos_weight - 1.0) * target + 1.0)
+    loss = (1.0 - target) * input - log_sigmoid
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence target * (log target - input) for log-probabilities ``input`` (and
+    log-probabilities ``target`` with ``log_target``). 'batchmean' divides the sum by the
+    batch size (the mathematically right mean); 'mean' divides by the element count."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if log_target:
+        loss = heron.exp(target) * (target - input)
+    else:
+        loss = heron.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------- losses: embeddings and ranking
+_COSINE_EMBEDDING_EPS = 1e-12  # torch's EPSILON, added to each squared magnitude
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (0 for
+    any other target value)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.ndim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    expected_ndim = target.ndim + 1
+    if input1.ndim != expected_ndim or input2.ndim != expected_ndim:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {expected_ndim}D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    dim = target.ndim
+    dot = (input1 * input2).sum(dim)
+    magnitudes = ((input1 * input1).sum(dim) + _COSINE_EMBEDDING_EPS) * ((input2 * input2).sum(dim) + _COSINE_EMBEDDING_EPS)
+    cos = dot / heron.sqrt(magnitudes)
+    zeros = heron.zeros_like(cos)
+    loss = heron.where(target == 1, 1.0 - cos, zeros) + heron.where(target == -1, _ew.clamp_min(cos - margin, 0.0), zeros)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin): target 1 asks input1 to rank higher."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduce(_ew.clamp_min(-target * (input1 - input2) + margin, 0.0), reduction)
