@@ -133,6 +133,9 @@ NO_ZERO_DIM = {
     "cat": "needs at least 1-D", "split": "needs at least 1-D", "chunk": "needs at least 1-D", "tril": "needs 2-D",
     "triu": "needs 2-D", "unflatten": "needs at least 1-D", "narrow": "needs at least 1-D",
     "index_add_": "needs at least 1-D", "multinomial": "needs 1-D or 2-D", "as_strided": "see above",
+    "linear": "needs at least 1-D", "bilinear": "needs at least 1-D", "embedding_bag": "bags need 1-D or 2-D indices",
+    "layer_norm": "normalizes at least one dim", "rms_norm": "normalizes at least one dim",
+    "batch_norm": "needs a channel dim", "cosine_similarity": "reduces a dim",
 }
 NO_EMPTY = {"multinomial": "needs a category with positive probability", "as_strided": "see above"}
 

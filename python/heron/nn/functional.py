@@ -393,6 +393,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """Divides by the root mean square over the trailing ``normalized_shape`` dims, then
     multiplies by ``weight``. ``eps`` defaults to the machine epsilon of the input's dtype."""
     normalized_shape = _as_shape(normalized_shape)
+    if input.ndim < len(normalized_shape):
+        raise ValueError(f"Input tensor must have at least {len(normalized_shape)} dimensions, but got {input.ndim}")
     _check_normalized_shape(input, normalized_shape, lambda s: "[*" + str(s)[1:], {"weight": weight})
     _require_floating("rms_norm", input.dtype, NotImplementedError)
     if eps is None:
@@ -620,8 +622,9 @@ def _class_index_target(input, target, weight, ignore_index):
 
 
 def _torch_type_name(dtype):
-    return {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float", "float64": "Double",
-            "float16": "Half", "bfloat16": "BFloat16", "bool": "Bool"}.get(dtype._name, dtype._name)
+    """torch's scalar-type name of a dtype, as its error messages print it."""
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "float32": "Float",
+            "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "bool": "Bool"}[dtype._name]
 
 
 def _check_class_weight(input, weight, op=""):
@@ -659,12 +662,21 @@ def _nll_terms(log_probs, target, weight, ignore_index):
     return -picked * counted, counted
 
 
+def _reduce_by_counted(loss, counted, reduction):
+    """``reduction`` of per-target losses, where 'mean' is sum(loss) / sum(counted). With
+    nothing counted (every target ignored) the mean is nan, as in torch, but its gradient is
+    zero rather than 0 * inf."""
+    if reduction != "mean":
+        return _reduce(loss, reduction)
+    total = counted.sum()
+    nothing_counted = total == 0
+    return loss.sum() / heron.where(nothing_counted, 1.0, total) + heron.where(nothing_counted, math.nan, 0.0)
+
+
 def _nll_loss_composite(log_probs, target, weight, ignore_index, reduction):
     """Reference NLL loss from heron ops (``target``: validated int64 class indices)."""
     loss, counted = _nll_terms(log_probs, target, weight, ignore_index)
-    if reduction == "mean":
-        return loss.sum() / counted.sum()
-    return _reduce(loss, reduction)
+    return _reduce_by_counted(loss, counted, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
@@ -708,9 +720,7 @@ def _cross_entropy_composite(input, target, weight, ignore_index, reduction, lab
         per_class = log_probs if class_weight is None else log_probs * class_weight
         smooth = heron.where(target == ignore_index, 0.0, -per_class.sum(class_dim))
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / num_classes)
-    if reduction == "mean":
-        return loss.sum() / counted.sum()
-    return _reduce(loss, reduction)
+    return _reduce_by_counted(loss, counted, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):

@@ -1720,9 +1720,575 @@ VIEW_OPS = [
 ]
 
 
+# ---------------------------------------------------------------------------- nn.functional: layers
+def _linear_cost(sample, out):
+    in_features = sample.args[1].shape[-1]
+    return 2 * _numel(out) * in_features, _nbytes((sample.args, sample.kwargs)) + _nbytes(out)
+
+
+def _np_linear(a, weight, bias=None):
+    out = np.matmul(a, np.swapaxes(weight, -1, -2))
+    return out if bias is None else out + bias
+
+
+def _linear_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((4, 3)), mk((5, 3)), mk((5,))), {}, "2-D input with bias")
+    yield SampleInput((mk((4, 3)), mk((5, 3))), {}, "no bias")
+    yield SampleInput((mk((2, 4, 3)), mk((5, 3), "transposed"), mk((5,))), {}, "3-D input, non-contiguous weight")
+    yield SampleInput((mk((3,)), mk((5, 3)), mk((5,))), {}, "1-D input")
+    yield SampleInput((mk((0, 3)), mk((5, 3)), mk((5,))), {}, "empty batch")
+
+
+def _linear_errors(rng):
+    x = make_tensor((2, 3), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4, 5), float32, rng))), RuntimeError, "cannot be multiplied")
+    yield ErrorInput(SampleInput((make_tensor((), float32, rng), make_tensor((4, 3), float32, rng))), RuntimeError,
+                     "need to be at least 1D")
+    yield ErrorInput(SampleInput((x, make_tensor((4, 3), float64, rng))), RuntimeError, "dtype")
+
+
+def _np_bilinear(x1, x2, weight, bias=None):
+    out = np.einsum("...i,oij,...j->...o", x1, weight, x2)
+    return out if bias is None else out + bias
+
+
+def _bilinear_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((4, 3)), mk((4, 2)), mk((5, 3, 2)), mk((5,))), {}, "batch of vectors")
+    yield SampleInput((mk((2, 3, 3)), mk((2, 3, 2), "transposed"), mk((4, 3, 2))), {}, "3-D inputs, no bias")
+    yield SampleInput((mk((3,)), mk((2,)), mk((4, 3, 2)), mk((4,))), {}, "1-D inputs")
+    yield SampleInput((mk((0, 3)), mk((0, 2)), mk((4, 3, 2)), mk((4,))), {}, "empty batch")
+
+
+def _bilinear_errors(rng):
+    w = make_tensor((5, 3, 4), float32, rng)
+    mk = functools.partial(make_tensor, dtype=float32, rng=rng)
+    yield ErrorInput(SampleInput((mk((2, 3)), mk((2, 3, 4)), w)), RuntimeError, "input dimensions do not match")
+    yield ErrorInput(SampleInput((mk((2, 3)), mk((3, 4)), w)), RuntimeError, "input batch dimensions do not match")
+    yield ErrorInput(SampleInput((mk((2, 2)), mk((2, 4)), w)), RuntimeError, "input1 size does not match weight size")
+    yield ErrorInput(SampleInput((mk((2, 3)), mk((2, 4)), w, mk((4,)))), RuntimeError, "bias size does not match")
+
+
+def _np_embedding(indices, weight, padding_idx=None):
+    return weight[indices]
+
+
+def _embedding_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((_index(rng, (2, 3), 10), mk((10, 4))), {}, "2-D indices")
+    yield SampleInput((_index(rng, (5,), 10, dtype=int32), mk((10, 4), "transposed")), {}, "int32 indices, non-contiguous weight")
+    yield SampleInput((_long(3), mk((10, 4))), {}, "0-d index")
+    yield SampleInput((_index(rng, (0, 2), 10), mk((10, 4))), {}, "empty")
+    # The padding row's value is returned but gets no gradient: not a derivative finite
+    # differences can check (torch's gradients still are).
+    yield SampleInput((_long([[0, 2, 0], [9, 1, 0]]), mk((10, 4))), {"padding_idx": 0}, "padding_idx", fd=False)
+    yield SampleInput((_long([9, 2, 9]), mk((10, 4))), {"padding_idx": -1}, "negative padding_idx", fd=False)
+
+
+def _embedding_errors(rng):
+    w = make_tensor((5, 3), float32, rng)
+    yield ErrorInput(SampleInput((from_values(np.array([1.0]), float32), w)), RuntimeError, "Long, Int")
+    yield ErrorInput(SampleInput((_long([5]), w)), IndexError, "")
+    yield ErrorInput(SampleInput((_long([-1]), w)), IndexError, "")
+    yield ErrorInput(SampleInput((_long([1]), w), {"padding_idx": 5}), AssertionError, "Padding_idx must be within")
+    yield ErrorInput(SampleInput((_long([1]), make_tensor((5,), float32, rng))), RuntimeError, "must be 2-D")
+
+
+def _np_embedding_bag(indices, weight, offsets=None, mode="mean", per_sample_weights=None, include_last_offset=False,
+                      padding_idx=None):
+    if indices.ndim == 2:
+        offsets = np.arange(0, indices.size, indices.shape[1])
+    indices, starts = indices.reshape(-1), list(offsets[:-1] if include_last_offset else offsets)
+    scale = np.ones(indices.size) if per_sample_weights is None else per_sample_weights.reshape(-1)
+    out = np.zeros((len(starts), weight.shape[1]))
+    for b, (start, end) in enumerate(zip(starts, starts[1:] + [indices.size])):
+        rows = [weight[i] * s for i, s in zip(indices[start:end], scale[start:end]) if i != padding_idx]
+        if rows:
+            out[b] = np.sum(rows, 0) if mode == "sum" else np.mean(rows, 0)
+    return out
+
+
+def _embedding_bag_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    for mode in ("mean", "sum"):
+        yield SampleInput((_index(rng, (3, 4), 10), mk((10, 3))), {"mode": mode}, "2-D bags")
+        yield SampleInput((_index(rng, (7,), 10), mk((10, 3)), _long([0, 2, 2, 5])), {"mode": mode}, "offsets, empty bag")
+        yield SampleInput((_index(rng, (6,), 10), mk((10, 3)), _long([0, 1, 6])),
+                          {"mode": mode, "include_last_offset": True}, "include_last_offset")
+        yield SampleInput((_long([[0, 3, 0], [4, 5, 6]]), mk((10, 3))), {"mode": mode, "padding_idx": 0},
+                          "padding_idx", fd=False)
+    yield SampleInput((_index(rng, (5,), 10), mk((10, 3), "transposed"), _long([0, 3])),
+                      {"mode": "sum", "per_sample_weights": mk((5,))}, "per_sample_weights, non-contiguous weight")
+    yield SampleInput((_index(rng, (0,), 10), mk((10, 3)), _long([0, 0])), {}, "no indices: empty bags")
+
+
+def _embedding_bag_errors(rng):
+    w = make_tensor((5, 3), float32, rng)
+    idx = _long([1, 2, 3])
+    yield ErrorInput(SampleInput((idx, w, _long([0])), {"mode": "prod"}), ValueError, "mode has to be one of sum, mean or max")
+    yield ErrorInput(SampleInput((idx, w, _long([1]))), RuntimeError, "offsets\\[0\\] has to be 0")
+    yield ErrorInput(SampleInput((idx, w, _long([0, 5]))), RuntimeError, "can not be greater than input's length")
+    yield ErrorInput(SampleInput((_long([[1, 2]]), w, _long([0]))), ValueError, "offsets has to be None")
+    yield ErrorInput(SampleInput((idx, w)), ValueError, "offsets has to be a 1D Tensor but got None")
+    yield ErrorInput(SampleInput((idx, w, _long([0])), {"per_sample_weights": make_tensor((3,), float32, rng)}),
+                     NotImplementedError, "per_sample_weights is only supported for mode='sum'")
+    yield ErrorInput(SampleInput((from_values(np.array([1.0]), float32), w, _long([0]))), RuntimeError, "Long, Int")
+
+
+def _trailing_axes(a, normalized_shape):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    return tuple(range(a.ndim - len(shape), a.ndim))
+
+
+def _np_layer_norm(a, normalized_shape, weight=None, bias=None, eps=1e-5):
+    axes = _trailing_axes(a, normalized_shape)
+    centered = a - a.mean(axes, keepdims=True)
+    out = centered / np.sqrt((centered ** 2).mean(axes, keepdims=True) + eps)
+    out = out if weight is None else out * weight
+    return out if bias is None else out + bias
+
+
+def _np_rms_norm(a, normalized_shape, weight=None, eps=None, dtype=None):
+    if eps is None:
+        eps = float(np.finfo(np.float32 if dtype is float32 else np.float64).eps)
+    out = a / np.sqrt((a ** 2).mean(_trailing_axes(a, normalized_shape), keepdims=True) + eps)
+    return out if weight is None else out * weight
+
+
+def _norm_samples(with_bias):
+    def gen(dtype, rng):
+        mk = _mk(rng, dtype)
+        affine = lambda shape: (mk(shape), mk(shape)) if with_bias else (mk(shape),)  # noqa: E731
+        yield SampleInput((mk((4, 5)), (5,)) + affine((5,)), {}, "last dim, affine")
+        yield SampleInput((mk((2, 3, 4)), (3, 4)) + affine((3, 4)), {}, "last two dims")
+        yield SampleInput((mk((3, 6), "transposed"), [6]), {}, "list shape, non-contiguous, no affine")
+        yield SampleInput((mk((2, 5)), [5]), {"eps": 0.1}, "eps")
+        yield SampleInput((mk((0, 5)), (5,)) + affine((5,)), {}, "empty batch")
+
+    return gen
+
+
+def _norm_errors(name):
+    def gen(rng):
+        x = make_tensor((3, 5), float32, rng)
+        yield ErrorInput(SampleInput((x, (4,))), RuntimeError, r"Given normalized_shape=\[4\], expected input with shape")
+        # More normalized dims than the input has: torch's two ops disagree on the type.
+        yield ErrorInput(SampleInput((x, (2, 3, 5))), RuntimeError if name == "layer_norm" else ValueError,
+                         "expected input with shape" if name == "layer_norm" else "Input tensor must have at least 3 dimensions")
+        yield ErrorInput(SampleInput((x, (5,), make_tensor((4,), float32, rng))), RuntimeError,
+                         "Expected weight to be of same shape as normalized_shape")
+        yield ErrorInput(SampleInput((make_tensor((3, 5), int64, rng), (5,))), NotImplementedError, "")
+        if name == "layer_norm":
+            yield ErrorInput(SampleInput((x, (5,), None, make_tensor((4,), float32, rng))), RuntimeError,
+                             "Expected bias to be of same shape as normalized_shape")
+
+    return gen
+
+
+def _np_batch_norm(a, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    shape = [1, a.shape[1]] + [1] * (a.ndim - 2)
+    axes = tuple(d for d in range(a.ndim) if d != 1)
+    mean, var = (a.mean(axes), a.var(axes)) if training else (running_mean, running_var)
+    out = (a - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    out = out if weight is None else out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
+def _batch_norm_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((4, 3)), None, None, mk((3,)), mk((3,)), True), {}, "training, (N, C)")
+    yield SampleInput((mk((2, 3, 5)), None, None), {"training": True, "eps": 0.01}, "training, (N, C, L), no affine")
+    yield SampleInput((mk((4, 3)), mk((3,)), mk((3,), low=0.5, high=2.0), mk((3,)), mk((3,))), {}, "eval")
+    yield SampleInput((mk((3, 4), "transposed"), None, None, mk((4,)), mk((4,))), {"training": True}, "non-contiguous")
+    yield SampleInput((mk((0, 3)), mk((3,)), mk((3,), low=0.5, high=2.0)), {}, "eval, empty batch")
+
+
+def _batch_norm_errors(rng):
+    x = make_tensor((4, 3), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4,), float32, rng), make_tensor((3,), float32, rng))), RuntimeError,
+                     "running_mean should contain 3 elements not 4")
+    yield ErrorInput(SampleInput((x, None, None)), RuntimeError, "running_mean must be defined in evaluation mode")
+    yield ErrorInput(SampleInput((make_tensor((1, 3), float32, rng), None, None), {"training": True}), ValueError,
+                     "Expected more than 1 value per channel when training")
+    yield ErrorInput(SampleInput((x, None, None), {"training": True, "eps": 0.0}), ValueError, "eps must be positive")
+
+
+def _np_cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    x1, x2 = np.broadcast_arrays(x1, x2)
+    n1 = np.maximum(np.sqrt((x1 ** 2).sum(dim, keepdims=True)), eps)
+    n2 = np.maximum(np.sqrt((x2 ** 2).sum(dim, keepdims=True)), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def _cosine_similarity_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((4, 5)), mk((4, 5))), {}, "dim 1")
+    yield SampleInput((mk((4, 5)), mk((1, 5))), {"dim": -1}, "broadcast")
+    yield SampleInput((mk((3, 4, 2), "transposed"), mk((3, 4, 2))), {"dim": 0}, "dim 0, non-contiguous")
+    yield SampleInput((mk((5,)), mk((5,))), {"dim": 0}, "1-D")
+    yield SampleInput((mk((0, 5)), mk((0, 5))), {}, "empty batch")
+
+
+def _cosine_similarity_errors(rng):
+    x = make_tensor((3, 5), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4, 5), float32, rng))), RuntimeError, "must match")
+    yield ErrorInput(SampleInput((x, x), {"dim": 2}), IndexError, "Dimension out of range")
+    yield ErrorInput(SampleInput((make_tensor((3, 5), int64, rng),) * 2), RuntimeError, "expected common dtype to be floating point")
+
+
+# ---------------------------------------------------------------------------- nn.functional: losses
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _np_reduce_loss(loss, reduction, denominator=None):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / (loss.size if denominator is None else denominator)
+
+
+def _np_nll_terms(log_probs, target, weight, ignore_index):
+    class_dim = 0 if log_probs.ndim == 1 else 1
+    ignored = target == ignore_index
+    safe = np.where(ignored, 0, target)
+    picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_dim), class_dim).squeeze(class_dim)
+    class_weight = np.ones(log_probs.shape[class_dim]) if weight is None else weight
+    counted = np.where(ignored, 0.0, class_weight[safe])
+    return -picked * counted, counted
+
+
+def _np_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
+    loss, counted = _np_nll_terms(log_probs, target, weight, ignore_index)
+    return _np_reduce_loss(loss, reduction, counted.sum())
+
+
+def _np_cross_entropy(a, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    class_dim = 0 if a.ndim == 1 else 1
+    num_classes = a.shape[class_dim]
+    log_probs = _np_log_softmax(a, class_dim)
+    shape = [1] * a.ndim
+    shape[class_dim] = num_classes
+    class_weight = (np.ones(num_classes) if weight is None else weight).reshape(shape)
+    if target.dtype.kind == "f":
+        smoothed = target * (1 - label_smoothing) + label_smoothing / num_classes
+        loss = -(log_probs * smoothed * class_weight).sum(class_dim)
+        return _np_reduce_loss(loss, reduction, a.size // num_classes)
+    loss, counted = _np_nll_terms(log_probs, target, weight, ignore_index)
+    if label_smoothing:
+        smooth = np.where(target == ignore_index, 0.0, -(log_probs * class_weight).sum(class_dim))
+        loss = (1 - label_smoothing) * loss + label_smoothing / num_classes * smooth
+    return _np_reduce_loss(loss, reduction, counted.sum())
+
+
+def _class_target_samples(probabilities):
+    """Samples for cross_entropy (``probabilities``: also class-probability targets) and nll_loss."""
+
+    def gen(dtype, rng):
+        mk = _mk(rng, dtype)
+        for reduction in REDUCTIONS:
+            yield SampleInput((mk((4, 5)), _index(rng, (4,), 5)), {"reduction": reduction}, "class indices")
+        yield SampleInput((mk((4, 5)), _index(rng, (4,), 5), mk((5,), low=0.1, high=2.0)), {}, "class weights")
+        target = _long([1, -100, 4, 2, 1, 0])
+        for reduction in REDUCTIONS:
+            yield SampleInput((mk((6, 5)), target, mk((5,), low=0.1, high=2.0)), {"reduction": reduction},
+                              "ignore_index -100 and weights")
+        yield SampleInput((mk((6, 5), "transposed"), _long([1, 3, 4, 2, 1, 0])), {"ignore_index": 1},
+                          "ignore_index 1, non-contiguous")
+        yield SampleInput((mk((2, 5, 3)), _index(rng, (2, 3), 5)), {}, "K-dim (N, C, d1)")
+        yield SampleInput((mk((2, 4, 3, 2)), _index(rng, (2, 3, 2), 4)), {"reduction": "none"}, "K-dim (N, C, d1, d2)")
+        yield SampleInput((mk((5,)), _long(2)), {}, "1-D input, 0-d target")
+        yield SampleInput((mk((0, 5)), _index(rng, (0,), 5)), {"reduction": "sum"}, "empty batch")
+        yield SampleInput((mk((2, 3)), _long([-100, -100])), {}, "all targets ignored: mean is nan")
+        if probabilities:
+            for reduction in REDUCTIONS:
+                yield SampleInput((mk((6, 5)), target, mk((5,), low=0.1, high=2.0)),
+                                  {"reduction": reduction, "label_smoothing": 0.2}, "label smoothing, ignore, weights")
+                yield SampleInput((mk((4, 5)), mk((4, 5), low=0.0, high=1.0)), {"reduction": reduction},
+                                  "class probabilities")
+            yield SampleInput((mk((2, 5, 3)), mk((2, 5, 3), low=0.0, high=1.0), mk((5,), low=0.1, high=2.0)),
+                              {"label_smoothing": 0.3}, "K-dim probabilities, smoothing, weights")
+            yield SampleInput((mk((2, 5, 3)), _index(rng, (2, 3), 5)), {"label_smoothing": 0.1}, "K-dim smoothing")
+
+    return gen
+
+
+def _class_target_errors(name):
+    def gen(rng):
+        x = make_tensor((3, 5), float32, rng)
+        yield ErrorInput(SampleInput((x, _long([1, 0, 5]))), IndexError, "Target 5 is out of bounds")
+        yield ErrorInput(SampleInput((x, _long([1, 0, -1]))), IndexError, "Target -1 is out of bounds")
+        yield ErrorInput(SampleInput((x, _long([1, 0]))), ValueError, r"Expected input batch_size \(3\) to match target batch_size \(2\)")
+        yield ErrorInput(SampleInput((x, _long([1, 0, 4])), {"reduction": "bad"}), ValueError, "bad is not a valid value for reduction")
+        yield ErrorInput(SampleInput((x, _long([1, 0, 4]), make_tensor((4,), float32, rng))), RuntimeError,
+                         "weight tensor should be defined either for all 5 classes or no classes")
+        yield ErrorInput(SampleInput((x, from_values(np.array([1, 0, 4]), int32))), RuntimeError, "expected target dtype to be Long or Byte")
+        yield ErrorInput(SampleInput((x, _long([[1], [0], [4]]))), RuntimeError, "multi-target not supported")
+        yield ErrorInput(SampleInput((make_tensor((2, 5, 3), float32, rng), _long([1, 2]))), RuntimeError,
+                         r"Expected target size \[2, 3\], got \[2\]")
+        yield ErrorInput(SampleInput((make_tensor((5,), float32, rng), _long([1, 2]))), ValueError,
+                         "For 1D input, 1D target must have size 1")
+        if name == "cross_entropy":
+            yield ErrorInput(SampleInput((x, _long([1, 0, 4])), {"label_smoothing": 1.5}), RuntimeError,
+                             "label_smoothing must be between 0.0 and 1.0")
+            yield ErrorInput(SampleInput((x, make_tensor((3, 5), float32, rng, low=0, high=1)), {"ignore_index": 1}),
+                             RuntimeError, "ignore_index is not supported for floating point target")
+            yield ErrorInput(SampleInput((make_tensor((3, 5), int64, rng), _long([1, 0, 4]))), NotImplementedError, "")
+        else:
+            yield ErrorInput(SampleInput((x, make_tensor((3,), float32, rng))), RuntimeError, "expected target dtype to be Long")
+
+    return gen
+
+
+def _regression_samples(weighted=False, **kwargs_options):
+    """Samples for the elementwise regression losses: every reduction, broadcasting targets,
+    non-contiguous inputs, the loss's options and (``weighted``) per-element weights."""
+
+    def gen(dtype, rng):
+        mk = _mk(rng, dtype)
+        for reduction in REDUCTIONS:
+            yield SampleInput((mk((4, 5)), mk((4, 5))), {"reduction": reduction}, "same shape")
+        yield SampleInput((mk((4, 5), "transposed"), mk((4, 5), "strided")), {}, "non-contiguous")
+        yield SampleInput((mk(()), mk(())), {}, "0-d")
+        yield SampleInput((mk((0, 5)), mk((0, 5))), {"reduction": "sum"}, "empty")
+        for name, values in kwargs_options.items():
+            for value in values:
+                yield SampleInput((mk((3, 4)), mk((3, 4))), {name: value}, f"{name}={value}")
+        if weighted:
+            for reduction in REDUCTIONS:
+                yield SampleInput((mk((3, 4)), mk((3, 4))), {"reduction": reduction, "weight": mk((3, 4), low=0.1, high=2.0)},
+                                  "per-element weights")
+
+    return gen
+
+
+def _regression_errors(int_error=None, bad_options=(), weighted=False):
+    """Error inputs of a regression loss: shape mismatch, bad reduction, integer inputs (when
+    torch refuses them, with ``int_error``), bad option values (kwargs, exception, message)
+    and, with ``weighted``, a weight of the wrong size."""
+
+    def gen(rng):
+        x = make_tensor((3, 5), float32, rng)
+        yield ErrorInput(SampleInput((x, make_tensor((4,), float32, rng))), RuntimeError, "must match")
+        yield ErrorInput(SampleInput((x, x), {"reduction": "bad"}), ValueError, "bad is not a valid value for reduction")
+        if int_error is not None:
+            i = make_tensor((3,), int64, rng)
+            yield ErrorInput(SampleInput((i, i)), int_error, "")
+        for kwargs, exc, match in bad_options:
+            yield ErrorInput(SampleInput((x, x), kwargs), exc, match)
+        if weighted:
+            yield ErrorInput(SampleInput((x, x), {"weight": make_tensor((5,), float32, rng)}), ValueError,
+                             "Weights and input must have the same size")
+
+    return gen
+
+
+def _np_weighted(loss_fn, divide_by_weight=True):
+    def ref(a, b, reduction="mean", weight=None, **options):
+        loss = loss_fn(np.asarray(a) - np.asarray(b), **options)
+        if weight is None:
+            return _np_reduce_loss(loss, reduction)
+        return _np_reduce_loss(loss * weight, reduction, weight.sum() if divide_by_weight else None)
+
+    return ref
+
+
+def _np_smooth_l1(d, beta=1.0):
+    z = np.abs(d)
+    return z if beta == 0 else np.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
+
+
+def _np_huber(d, delta=1.0):
+    z = np.abs(d)
+    return np.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+
+
+def _np_bce(x, t, weight=None, reduction="mean"):
+    with np.errstate(divide="ignore"):
+        loss = -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+    return _np_reduce_loss(loss if weight is None else loss * weight, reduction)
+
+
+def _bce_samples(dtype, rng):
+    # Targets stay inside (0, 1) where finite differences apply (BCE refuses targets outside [0, 1]).
+    mk = _mk(rng, dtype, low=0.05, high=0.95)
+    for reduction in REDUCTIONS:
+        yield SampleInput((mk((4, 5)), mk((4, 5))), {"reduction": reduction}, "probabilities")
+        yield SampleInput((mk((4, 5)), mk((4, 5)), mk((5,), low=0.1, high=2.0)), {"reduction": reduction},
+                          "broadcast weight")
+    yield SampleInput((mk(()), mk(())), {}, "0-d")
+    yield SampleInput((mk((0, 3)), mk((0, 3))), {"reduction": "sum"}, "empty")
+    yield SampleInput((mk((3, 4), "transposed"), _long(np.eye(3, 4)).to(dtype)), {}, "hard targets, non-contiguous",
+                      fd=False)
+    yield SampleInput((_long([0, 1, 1, 0]).to(dtype), _long([0, 1, 0, 1]).to(dtype)), {"reduction": "none"},
+                      "saturated probabilities (logs clamped at -100)", fd=False)
+
+
+def _bce_errors(rng):
+    p = make_tensor((3,), float32, rng, low=0.1, high=0.9)
+    yield ErrorInput(SampleInput((p, make_tensor((4,), float32, rng, low=0, high=1))), ValueError,
+                     "Using a target size .* that is different to the input size")
+    yield ErrorInput(SampleInput((from_values(np.array([1.5]), float32), from_values(np.array([1.0]), float32))),
+                     RuntimeError, "all elements of input should be between 0 and 1")
+    yield ErrorInput(SampleInput((p, _long([1, 0, 1]))), RuntimeError, "Found dtype Long but expected Float")
+    yield ErrorInput(SampleInput((p, p), {"reduction": "x"}), ValueError, "x is not a valid value for reduction")
+    yield ErrorInput(SampleInput((make_tensor((3, 2), float32, rng, low=0.1, high=0.9),) * 2 + (make_tensor((3,), float32, rng),)),
+                     RuntimeError, "")
+
+
+def _np_bce_with_logits(x, t, weight=None, reduction="mean", pos_weight=None):
+    log_sigmoid = -np.logaddexp(0.0, -x)
+    log_weight = 1.0 if pos_weight is None else (pos_weight - 1) * t + 1
+    loss = (1 - t) * x - log_weight * log_sigmoid
+    return _np_reduce_loss(loss if weight is None else loss * weight, reduction)
+
+
+def _bce_with_logits_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    for reduction in REDUCTIONS:
+        yield SampleInput((mk((4, 5)), mk((4, 5), low=0.0, high=1.0)), {"reduction": reduction}, "soft targets")
+        yield SampleInput((mk((4, 5)), mk((4, 5), low=0.0, high=1.0), mk((5,), low=0.1, high=2.0)),
+                          {"reduction": reduction, "pos_weight": mk((5,), low=0.1, high=3.0)}, "weight and pos_weight")
+    large = from_values(np.array([[-200.0, -30.0, 0.0, 30.0, 200.0]]), dtype)
+    yield SampleInput((large, mk((1, 5), low=0.0, high=1.0)), {"reduction": "none"}, "large logits stay finite")
+    yield SampleInput((mk((3, 4), "transposed"), mk((3, 4), low=0.0, high=1.0)), {}, "non-contiguous")
+    yield SampleInput((mk(()), mk((), low=0.0, high=1.0)), {}, "0-d")
+    yield SampleInput((mk((0, 4)), mk((0, 4), low=0.0, high=1.0)), {"reduction": "sum"}, "empty")
+
+
+def _bce_with_logits_errors(rng):
+    x = make_tensor((3,), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4,), float32, rng))), ValueError, "must be the same as input size")
+    yield ErrorInput(SampleInput((x, x), {"reduction": "x"}), ValueError, "x is not a valid value for reduction")
+    yield ErrorInput(SampleInput((make_tensor((3, 2), float32, rng),) * 2, {"pos_weight": make_tensor((3,), float32, rng)}),
+                     RuntimeError, "must match")
+    yield ErrorInput(SampleInput((x, _long([1, 0, 1]))), RuntimeError, "")
+    yield ErrorInput(SampleInput((_long([1, 0, 1]), x)), NotImplementedError, "")
+
+
+def _np_kl_div(a, t, reduction="mean", log_target=False):
+    if log_target:
+        loss = np.exp(t) * (t - a)
+    else:
+        loss = np.where(t == 0, 0.0, t * np.log(np.where(t == 0, 1.0, t))) - t * a
+    if reduction == "batchmean":
+        return loss.sum() / a.shape[0] if a.ndim else loss.sum()
+    return _np_reduce_loss(loss, reduction)
+
+
+def _kl_div_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    for reduction in REDUCTIONS + ("batchmean",):
+        yield SampleInput((mk((4, 5)), mk((4, 5), low=0.05, high=1.0)), {"reduction": reduction}, "probability target")
+        yield SampleInput((mk((4, 5)), mk((4, 5), low=-3.0, high=0.0)), {"reduction": reduction, "log_target": True},
+                          "log target")
+    yield SampleInput((mk((4, 5)), mk((5,), low=0.05, high=1.0)), {"reduction": "sum"}, "broadcast target")
+    yield SampleInput((mk(()), mk((), low=0.05, high=1.0)), {"reduction": "batchmean"}, "0-d batchmean")
+    yield SampleInput((mk((3, 4), "transposed"), mk((3, 4), "strided", low=0.05, high=1.0)), {}, "non-contiguous")
+    yield SampleInput((mk((0, 4)), mk((0, 4), low=0.05, high=1.0)), {"reduction": "sum"}, "empty")
+
+
+def _kl_div_errors(rng):
+    x = make_tensor((3, 5), float32, rng)
+    yield ErrorInput(SampleInput((x, x), {"reduction": "x"}), ValueError, "x is not a valid value for reduction")
+    yield ErrorInput(SampleInput((x, make_tensor((4,), float32, rng))), RuntimeError, "must match")
+    yield ErrorInput(SampleInput((make_tensor((3,), int64, rng),) * 2), RuntimeError, "Integral inputs not supported")
+
+
+def _np_cosine_embedding_loss(x1, x2, target, margin=0.0, reduction="mean"):
+    dim = target.ndim
+    eps = 1e-12
+    cos = (x1 * x2).sum(dim) / np.sqrt(((x1 * x1).sum(dim) + eps) * ((x2 * x2).sum(dim) + eps))
+    loss = np.where(target == 1, 1 - cos, 0.0) + np.where(target == -1, np.maximum(cos - margin, 0.0), 0.0)
+    return _np_reduce_loss(loss, reduction)
+
+
+def _cosine_embedding_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    target = _long([1, -1, 1, -1, 0])  # integer targets: piecewise, so no finite differences through them
+    for reduction in REDUCTIONS:
+        yield SampleInput((mk((5, 3)), mk((5, 3)), target), {"reduction": reduction, "margin": -0.5}, "batch")
+    yield SampleInput((mk((4,)), mk((4,), "strided"), _long(-1)), {"margin": -0.2}, "0-d target, 1-D inputs")
+    yield SampleInput((mk((0, 3)), mk((0, 3)), _long(np.zeros(0, np.int64))), {"reduction": "sum"}, "empty batch")
+
+
+def _cosine_embedding_errors(rng):
+    x = make_tensor((3, 5), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4, 5), float32, rng), _long([1, 1, 1]))), RuntimeError, "must match")
+    yield ErrorInput(SampleInput((x, x, _long([1, 1, 1, 1]))), RuntimeError, "must match")
+    yield ErrorInput(SampleInput((make_tensor((2, 3, 5), float32, rng),) * 2 + (_long([1, 1]),)), RuntimeError,
+                     "1D target tensor expects 2D input tensors")
+    yield ErrorInput(SampleInput((x, x, _long([[1], [1], [1]]))), RuntimeError, "0D or 1D target tensor expected")
+    yield ErrorInput(SampleInput((x, x, _long([1, 1, 1])), {"reduction": "x"}), ValueError, "not a valid value")
+
+
+def _np_margin_ranking_loss(x1, x2, target, margin=0.0, reduction="mean"):
+    return _np_reduce_loss(np.maximum(-target * (x1 - x2) + margin, 0.0), reduction)
+
+
+def _margin_ranking_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    target = _long([1, -1, 1, -1, 1]).to(dtype)
+    for reduction in REDUCTIONS:
+        yield SampleInput((mk((5,)), mk((5,)), target), {"reduction": reduction, "margin": 0.3}, "1-D")
+    yield SampleInput((mk((3, 2)), mk((3, 2), "transposed"), _long([[1, -1], [-1, 1], [1, 1]]).to(dtype)), {}, "2-D")
+    yield SampleInput((mk(()), mk(()), _long(-1).to(dtype)), {"margin": 0.5}, "0-d")
+    yield SampleInput((mk((0,)), mk((0,)), mk((0,))), {"reduction": "sum"}, "empty")
+
+
+def _margin_ranking_errors(rng):
+    mk = functools.partial(make_tensor, dtype=float32, rng=rng)
+    yield ErrorInput(SampleInput((mk((3,)), mk((4,)), mk((3,)))), RuntimeError, "must match")
+    yield ErrorInput(SampleInput((mk((3, 2)), mk((2,)), mk((3, 1)))), RuntimeError, "All input tensors should have same dimension")
+    yield ErrorInput(SampleInput((mk((3,)), mk((3,)), mk((3,))), {"reduction": "x"}), ValueError, "not a valid value")
+
+
+NN_OPS = [
+    OpInfo("linear", "nn.functional.linear", _np_linear, (float32, float64), _linear_samples, _linear_errors,
+           cost=_linear_cost),
+    OpInfo("bilinear", "nn.functional.bilinear", _np_bilinear, (float32, float64), _bilinear_samples, _bilinear_errors),
+    OpInfo("embedding", "nn.functional.embedding", _np_embedding, (float32, float64), _embedding_samples,
+           _embedding_errors, cost=movement_cost),
+    OpInfo("embedding_bag", "nn.functional.embedding_bag", _np_embedding_bag, (float32, float64),
+           _embedding_bag_samples, _embedding_bag_errors, cost=movement_cost),
+    OpInfo("layer_norm", "nn.functional.layer_norm", _np_layer_norm, (float32, float64), _norm_samples(True),
+           _norm_errors("layer_norm"), cost=elementwise_cost(8), tol={float32: (2e-5, 2e-5)}),
+    OpInfo("rms_norm", "nn.functional.rms_norm", _np_rms_norm, (float32, float64), _norm_samples(False),
+           _norm_errors("rms_norm"), cost=elementwise_cost(5), ref_takes_dtype=True),
+    OpInfo("batch_norm", "nn.functional.batch_norm", _np_batch_norm, (float32, float64), _batch_norm_samples,
+           _batch_norm_errors, cost=elementwise_cost(8), tol={float32: (2e-5, 2e-5)}),
+    OpInfo("cosine_similarity", "nn.functional.cosine_similarity", _np_cosine_similarity, (float32, float64),
+           _cosine_similarity_samples, _cosine_similarity_errors, cost=reduction_cost),
+    OpInfo("cross_entropy", "nn.functional.cross_entropy", _np_cross_entropy, (float32, float64),
+           _class_target_samples(probabilities=True), _class_target_errors("cross_entropy"), cost=softmax_cost),
+    OpInfo("nll_loss", "nn.functional.nll_loss", _np_nll_loss, (float32, float64), _class_target_samples(False),
+           _class_target_errors("nll_loss"), cost=reduction_cost),
+    OpInfo("mse_loss", "nn.functional.mse_loss", _np_weighted(lambda d: d * d), (float32, float64),
+           _regression_samples(weighted=True), _regression_errors(NotImplementedError, weighted=True)),
+    OpInfo("l1_loss", "nn.functional.l1_loss", _np_weighted(np.abs), (float32, float64),
+           _regression_samples(weighted=True), _regression_errors(weighted=True)),
+    OpInfo("smooth_l1_loss", "nn.functional.smooth_l1_loss", _np_weighted(_np_smooth_l1), (float32, float64),
+           _regression_samples(beta=(0.5, 0.0, 2.0)), _regression_errors(NotImplementedError, [
+               ({"beta": -1.0}, RuntimeError, "does not support negative values for beta")])),
+    OpInfo("huber_loss", "nn.functional.huber_loss", _np_weighted(_np_huber, divide_by_weight=False), (float32, float64),
+           _regression_samples(weighted=True, delta=(0.5, 2.0)), _regression_errors(NotImplementedError, [
+               ({"delta": 0.0}, RuntimeError, "does not support non-positive values for delta")], weighted=True)),
+    OpInfo("binary_cross_entropy", "nn.functional.binary_cross_entropy", _np_bce, (float32, float64), _bce_samples,
+           _bce_errors),
+    OpInfo("binary_cross_entropy_with_logits", "nn.functional.binary_cross_entropy_with_logits",
+           _np_bce_with_logits, (float32, float64), _bce_with_logits_samples, _bce_with_logits_errors),
+    OpInfo("kl_div", "nn.functional.kl_div", _np_kl_div, (float32, float64), _kl_div_samples, _kl_div_errors),
+    OpInfo("cosine_embedding_loss", "nn.functional.cosine_embedding_loss", _np_cosine_embedding_loss,
+           (float32, float64), _cosine_embedding_samples, _cosine_embedding_errors),
+    OpInfo("margin_ranking_loss", "nn.functional.margin_ranking_loss", _np_margin_ranking_loss, (float32, float64),
+           _margin_ranking_samples, _margin_ranking_errors),
+]
+
+
 # ---------------------------------------------------------------------------- the database
 op_db: list[OpInfo] = (UNARY_OPS + BINARY_OPS + MISC_ELEMENTWISE + INPLACE_OPS + REDUCTION_OPS + SOFTMAX_OPS + JOIN_OPS
-                       + INDEX_OPS + INDEXING_OPS + MISC_OPS + VIEW_OPS)
+                       + INDEX_OPS + INDEXING_OPS + MISC_OPS + VIEW_OPS + NN_OPS)
 
 ops_by_name = {op.name: op for op in op_db}
 assert len(ops_by_name) == len(op_db), "duplicate OpInfo names"
