@@ -59,6 +59,19 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return matmul(a, b);
   });
+  m.def("addmm", [](const Array& input, const Array& m1, const Array& m2, double beta, double alpha,
+                    const std::string& activation) {
+    py::gil_scoped_release release;
+    return addmm(input, m1, m2, beta, alpha, activation);
+  });
+  m.def("baddbmm", [](const Array& input, const Array& b1, const Array& b2, double beta, double alpha) {
+    py::gil_scoped_release release;
+    return baddbmm(input, b1, b2, beta, alpha);
+  });
+  m.def("linear", [](const Array& input, const Array& weight, std::optional<Array> bias, const std::string& activation) {
+    py::gil_scoped_release release;
+    return linear(input, weight, bias ? &*bias : nullptr, activation);
+  });
 
   py::class_<Generator>(m, "Generator")
       .def(py::init<>())

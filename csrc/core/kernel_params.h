@@ -112,15 +112,25 @@ struct RandomParams {
   double a, b;  // uniform [a, b); normal mean a, std b; randint [a, b); bernoulli p = a
 };
 
-struct MatmulParams {  // C[b] = A[b] @ B[b], strides in elements
+// What the GEMM applies to each finished tile of C, so Linear and addmm need no extra pass.
+enum class GemmActivation : int32_t { None, Relu, Gelu, GeluTanh };
+
+// C[b] = act(alpha * A[b] @ B[b] + beta * C[b] + bias), for every batch index b. Strides are
+// in elements and may be anything (transposed and broadcast operands are read in place);
+// C's columns are contiguous. beta == 0 means C is not read (it may hold garbage or NaN).
+struct MatmulParams {
   const char* a;
   const char* b;
   char* c;
-  DType dtype;
-  int64_t batch, m, n, k;
-  int64_t a_batch, a_rs, a_cs;
-  int64_t b_batch, b_rs, b_cs;
-  int64_t c_batch, c_rs;  // C contiguous along columns
+  const char* bias;  // n values (stride bias_stride) added to every row of C, or null
+  DType dtype;       // Float32 or Float64, all operands
+  int64_t m, n, k;
+  int64_t a_rs, a_cs, b_rs, b_cs, c_rs, bias_stride;
+  double alpha, beta;
+  GemmActivation activation;
+  int batch_ndim;  // batch dims, outermost first; strides 0 where an operand is broadcast
+  int64_t batch_shape[kMaxDims];
+  int64_t a_batch_strides[kMaxDims], b_batch_strides[kMaxDims], c_batch_strides[kMaxDims];
 };
 
 struct MultinomialParams {

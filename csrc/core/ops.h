@@ -3,6 +3,7 @@
 // stub. Messages start with "[op]".
 #pragma once
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/array.h"
@@ -96,5 +97,11 @@ Array multinomial(const Array& probs, int64_t num_samples, bool replacement, Gen
 
 // --- linear algebra (core/ops/linalg.cpp)
 Array matmul(const Array& a, const Array& b);
+// beta * input + alpha * mat1 @ mat2, then activation: "none", "relu", "gelu" or "gelu_tanh"
+Array addmm(const Array& input, const Array& mat1, const Array& mat2, double beta, double alpha,
+            const std::string& activation);
+Array baddbmm(const Array& input, const Array& batch1, const Array& batch2, double beta, double alpha);
+// activation(input @ weight^T + bias), weight [out_features, in_features]; bias may be null
+Array linear(const Array& input, const Array& weight, const Array* bias, const std::string& activation);
 
 }  // namespace heron

@@ -9,6 +9,7 @@ from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
 from . import autograd, cuda, nn, ops
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
+from .ops.linalg import _addmm_activation  # noqa: F401  (torch._addmm_activation)
 from .ops.creation import range_ as _range  # noqa: F401
 from ._format import set_printoptions
 

@@ -69,14 +69,8 @@ inline bool unary_float_vector(UnaryOp op, const StridedIter& it, float a, float
     case UnaryOp::LogSigmoid:
       run_float_vector(it, [](vf x) { return (x < 0.0f ? x : splat(0.0f)) - log1p_v(exp_v(-vabs(x))); });
       return true;
-    case UnaryOp::Gelu:
-      run_float_vector(it, [](vf x) { return 0.5f * x * (1.0f + erf_v(x * 0.70710678118654752440f)); });
-      return true;
-    case UnaryOp::GeluTanh:
-      run_float_vector(it, [](vf x) {
-        return 0.5f * x * (1.0f + tanh_v(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
-      });
-      return true;
+    case UnaryOp::Gelu: run_float_vector(it, [](vf x) { return gelu_v(x); }); return true;
+    case UnaryOp::GeluTanh: run_float_vector(it, [](vf x) { return gelu_tanh_v(x); }); return true;
     case UnaryOp::Silu: run_float_vector(it, [](vf x) { return x * sigmoid_v(x); }); return true;
     case UnaryOp::Mish:
       run_float_vector(it, [](vf x) { return x * tanh_v(x > 20.0f ? x : log1p_v(exp_v(x))); });
@@ -138,13 +132,8 @@ void unary_floating(UnaryOp op, const StridedIter& it, double p0, double p1) {
     case UnaryOp::Sigmoid: return run_unary<T, T>(it, [](T x) { return vsigmoid(x); });
     case UnaryOp::LogSigmoid:
       return run_unary<T, T>(it, [](T x) { return (x < T(0) ? x : T(0)) - vlog1p(vexp(-std::fabs(x))); });
-    case UnaryOp::Gelu:
-      return run_unary<T, T>(it, [](T x) { return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752440))); });
-    case UnaryOp::GeluTanh:
-      return run_unary<T, T>(it, [](T x) {
-        T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
-        return T(0.5) * x * (T(1) + vtanh(inner));
-      });
+    case UnaryOp::Gelu: return run_unary<T, T>(it, [](T x) { return gelu_scalar(x); });
+    case UnaryOp::GeluTanh: return run_unary<T, T>(it, [](T x) { return gelu_tanh_scalar(x); });
     case UnaryOp::Silu: return run_unary<T, T>(it, [](T x) { return x * vsigmoid(x); });
     case UnaryOp::Mish:
       return run_unary<T, T>(it, [](T x) {

@@ -23,7 +23,7 @@ constexpr int kFloatLanes = kVecBytes / 4;
 typedef float vf __attribute__((vector_size(kVecBytes)));
 typedef int32_t vi __attribute__((vector_size(kVecBytes)));
 
-static inline vf splat(float v) { return vf{} + v; }
+static inline vf splat(float v) { return v - vf{}; }  // x - 0 == x always: folds to a broadcast
 static inline vf as_vf(vi v) { return (vf)v; }  // same-size vector casts reinterpret the bits
 static inline vi as_vi(vf v) { return (vi)v; }
 static inline vf vabs(vf x) { return as_vf(as_vi(x) & 0x7fffffff); }
@@ -163,6 +163,18 @@ static inline float vtanh(float x) { return scalar_via_vector(x, tanh_v); }
 static inline double vtanh(double x) { return std::tanh(x); }
 static inline float verf(float x) { return scalar_via_vector(x, erf_v); }
 static inline double verf(double x) { return std::erf(x); }
+// GELU in both forms, shared by the elementwise kernels and the GEMM epilogue so that a fused
+// Linear+GELU rounds exactly like linear() followed by gelu().
+static inline vf gelu_v(vf x) { return 0.5f * x * (1.0f + erf_v(x * 0.70710678118654752440f)); }
+static inline vf gelu_tanh_v(vf x) {
+  return 0.5f * x * (1.0f + tanh_v(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+}
+template <typename T>
+static inline T gelu_scalar(T x) { return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752440))); }
+template <typename T>
+static inline T gelu_tanh_scalar(T x) {
+  return T(0.5) * x * (T(1) + vtanh(T(0.79788456080286535588) * (x + T(0.044715) * x * x * x)));
+}
 template <typename T>
 static inline T vsigmoid(T x) { return T(1) / (T(1) + vexp(-x)); }
 

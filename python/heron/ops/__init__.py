@@ -8,7 +8,8 @@ from .elementwise import *  # noqa: F401,F403
 from .indexing import (argsort, argwhere, gather, index_add, index_put, index_select, kthvalue, masked_fill,
                        masked_scatter, masked_select, msort, nonzero, scatter, scatter_add, scatter_reduce, sort,
                        take, take_along_dim, topk)
-from .linalg import addmm, addmv, baddbmm, bmm, dot, ger, inner, matmul, mm, mv, outer, tensordot, vdot
+from .linalg import (_addmm_activation, addbmm, addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner, matmul, mm, mv,  # noqa: F401
+                     outer, tensordot, vdot)
 from .reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, log_softmax, logsumexp,
                      max, mean, min, nanmean, nansum, norm, prod, softmax, std, std_mean, sum, var, var_mean)
 from .shape import (adjoint, as_strided, atleast_1d, atleast_2d, broadcast_shapes, broadcast_tensors, broadcast_to,

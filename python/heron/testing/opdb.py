@@ -2286,9 +2286,165 @@ NN_OPS = [
 ]
 
 
+# ---------------------------------------------------------------------------- linear algebra (GEMM)
+def _gemm_cost(sample, out):
+    a = sample.args[1] if sample.args and len(sample.args) == 3 else sample.args[0]
+    inner = a.shape[-1] if a.ndim else 1
+    return 2 * max(_numel(out), 1) * inner, _nbytes((sample.args, sample.kwargs)) + _nbytes(out)
+
+
+def _matmul_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((3, 4)), mk((4, 5))), {}, "2-D @ 2-D")
+    yield SampleInput((mk((7, 17)), mk((17, 13), "transposed")), {}, "transposed rhs, odd sizes")
+    yield SampleInput((mk((17, 7), "transposed"), mk((7, 9))), {}, "transposed lhs")
+    yield SampleInput((mk((4,)), mk((4, 3))), {}, "1-D @ 2-D")
+    yield SampleInput((mk((3, 4)), mk((4,))), {}, "2-D @ 1-D")
+    yield SampleInput((mk((5,)), mk((5,))), {}, "1-D @ 1-D")
+    yield SampleInput((mk((2, 1, 3, 4)), mk((3, 4, 2))), {}, "broadcast batch dims")
+    yield SampleInput((mk((2, 3, 4), "strided"), mk((4, 6))), {}, "batched lhs, shared rhs")
+    yield SampleInput((mk((0, 4)), mk((4, 5))), {}, "zero rows")
+    yield SampleInput((mk((3, 0)), mk((0, 2))), {}, "zero inner dim")
+
+
+def _matmul_errors(rng):
+    x = make_tensor((2, 3), float32, rng)
+    yield ErrorInput(SampleInput((x, make_tensor((4, 5), float32, rng))), RuntimeError, "2x3 and 4x5")
+    yield ErrorInput(SampleInput((make_tensor((), float32, rng), x)), RuntimeError, "at least 1D")
+    yield ErrorInput(SampleInput((x, make_tensor((3, 2), float64, rng))), RuntimeError, "dtype")
+    yield ErrorInput(SampleInput((x, "not a tensor")), TypeError, "")
+
+
+def _gemm_family_samples(kind):
+    def gen(dtype, rng):
+        mk = _mk(rng, dtype)
+        if kind == "mm":
+            yield SampleInput((mk((5, 3)), mk((3, 4))), {})
+            yield SampleInput((mk((6, 33), "transposed"), mk((33, 17), "transposed")), {}, "both transposed")
+            yield SampleInput((mk((4, 0)), mk((0, 3))), {}, "empty inner dim")
+        elif kind == "bmm":
+            yield SampleInput((mk((3, 5, 4)), mk((3, 4, 2))), {})
+            yield SampleInput((mk((2, 7, 3), "strided"), mk((2, 3, 6), "transposed")), {}, "non-contiguous")
+            yield SampleInput((mk((0, 2, 3)), mk((0, 3, 4))), {}, "empty batch")
+        elif kind == "mv":
+            yield SampleInput((mk((5, 3)), mk((3,))), {})
+            yield SampleInput((mk((9, 6), "transposed"), mk((6,), "strided")), {}, "transposed matrix, strided vector")
+            yield SampleInput((mk((0, 3)), mk((3,))), {}, "no rows")
+        elif kind == "dot":
+            yield SampleInput((mk((7,)), mk((7,))), {})
+            yield SampleInput((mk((33,), "strided"), mk((33,))), {}, "strided")
+            yield SampleInput((mk((0,)), mk((0,))), {}, "empty")
+        elif kind == "outer":
+            yield SampleInput((mk((4,)), mk((3,), "strided")), {})
+            yield SampleInput((mk((0,)), mk((3,))), {}, "empty")
+        elif kind == "addmm":
+            yield SampleInput((mk((3, 4)), mk((3, 5)), mk((5, 4))), {})
+            yield SampleInput((mk((4,)), mk((3, 5)), mk((5, 4), "transposed")), {}, "row bias")
+            yield SampleInput((mk((3, 1)), mk((3, 5)), mk((5, 4))), {"beta": 0.5, "alpha": -2.0}, "column input, scaled")
+            yield SampleInput((mk((3, 4)), mk((3, 5)), mk((5, 4))), {"beta": 0.0}, "beta 0")
+            yield SampleInput((mk(()), mk((3, 0)), mk((0, 4))), {}, "0-d input, empty inner dim")
+        elif kind == "_addmm_activation":
+            yield SampleInput((mk((4,)), mk((3, 5)), mk((5, 4))), {}, "relu")
+            yield SampleInput((mk((3, 4)), mk((3, 5)), mk((5, 4), "transposed")), {"use_gelu": True, "alpha": 0.5}, "gelu")
+            yield SampleInput((mk((4,)), mk((0, 5)), mk((5, 4))), {}, "no rows")
+        elif kind == "baddbmm":
+            yield SampleInput((mk((2, 3, 4)), mk((2, 3, 5)), mk((2, 5, 4))), {})
+            yield SampleInput((mk((4,)), mk((2, 3, 5)), mk((2, 5, 4), "transposed")), {"beta": 2.0, "alpha": 0.5}, "broadcast input")
+            yield SampleInput((mk(()), mk((0, 3, 5)), mk((0, 5, 4))), {}, "0-d input, empty batch")
+        elif kind == "addmv":
+            yield SampleInput((mk((3,)), mk((3, 5), "transposed"), mk((5,))), {"beta": 0.5, "alpha": 2.0})
+            yield SampleInput((mk((3,)), mk((3, 0)), mk((0,))), {}, "empty inner dim")
+            yield SampleInput((mk(()), mk((3, 2)), mk((2,))), {}, "0-d input")
+        elif kind == "tensordot":
+            yield SampleInput((mk((3, 4, 5)), mk((4, 5, 2))), {"dims": 2})
+            yield SampleInput((mk((3, 4, 5), "transposed"), mk((5, 3, 2))), {"dims": ([0, 2], [1, 0])}, "explicit dims")
+            yield SampleInput((mk((3, 0)), mk((0, 2))), {"dims": 1}, "empty contraction")
+    return gen
+
+
+def _np_addmm(inp, a, b, beta=1, alpha=1):
+    return beta * inp + alpha * (a @ b) if beta != 0 else alpha * (a @ b)
+
+
+def _np_addmm_activation(inp, a, b, beta=1, alpha=1, use_gelu=False):
+    z = _np_addmm(inp, a, b, beta, alpha)
+    return 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0))) if use_gelu else np.maximum(z, 0)
+
+
+def _np_tensordot(a, b, dims=2):
+    return np.tensordot(a, b, axes=dims)
+
+
+_EINSUM_CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("ii->i", [(4, 4)]),
+    ("i,i->", [(5,), (5,)]), ("i,j->ij", [(3,), (4,)]), ("...ij,...jk", [(2, 3, 4), (4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("ij->ji", [(3, 4)]), ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]), ("ijk->", [(2, 3, 4)]), ("ij,ij->i", [(3, 4), (3, 4)]),
+]
+
+
+def _einsum_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    for eq, shapes in _EINSUM_CASES:
+        yield SampleInput((eq, *[mk(s, "transposed" if i == 0 else "contiguous") for i, s in enumerate(shapes)]), {}, eq)
+    yield SampleInput(("ij,jk->ik", mk((2, 0)), mk((0, 3))), {}, "empty inner dim")
+
+
+def _einsum_errors(rng):
+    x = make_tensor((2, 3), float32, rng)
+    yield ErrorInput(SampleInput(("ij,jk->ik", x)), RuntimeError, "fewer operands")
+    yield ErrorInput(SampleInput(("ijk->i", x)), RuntimeError, "does not match the number of dimensions")
+    yield ErrorInput(SampleInput(("ij->k", x)), RuntimeError, "does not appear")
+    yield ErrorInput(SampleInput(("ij,ij->i", x, make_tensor((2, 4), float32, rng))), RuntimeError, "")
+
+
+def _gemm_family_errors(kind):
+    def gen(rng):
+        t = lambda *shape, dtype=float32: make_tensor(shape, dtype, rng)  # noqa: E731
+        if kind == "mm":
+            yield ErrorInput(SampleInput((t(2, 3), t(4, 5))), RuntimeError, "2x3 and 4x5")
+            yield ErrorInput(SampleInput((t(3), t(3, 2))), RuntimeError, "must be a matrix")
+            yield ErrorInput(SampleInput((t(2, 3), t(3, 2, dtype=float64))), RuntimeError, "dtype")
+        elif kind == "bmm":
+            yield ErrorInput(SampleInput((t(2, 2, 3), t(3, 3, 2))), RuntimeError, "same number of batches")
+            yield ErrorInput(SampleInput((t(2, 3), t(3, 2))), RuntimeError, "3D")
+            yield ErrorInput(SampleInput((t(2, 2, 3), t(2, 4, 2))), RuntimeError, "cannot be multiplied")
+        elif kind in ("mv", "dot"):
+            yield ErrorInput(SampleInput((t(2, 3), t(3, 2))), RuntimeError, "")
+        elif kind == "addmm":
+            yield ErrorInput(SampleInput((t(3, 4), t(3, 5), t(6, 4))), RuntimeError, "3x5 and 6x4")
+            yield ErrorInput(SampleInput((t(2, 4), t(3, 5), t(5, 4))), RuntimeError, "")
+        if kind != "tensordot":  # torch raises AttributeError there; heron a TypeError
+            yield ErrorInput(SampleInput(("not a tensor", t(2, 2))), TypeError, "")
+    return gen
+
+
+def _gemm_op(name, ref, kind=None, **kw):
+    return OpInfo(name, name, ref, (float32, float64), _gemm_family_samples(kind or name), _gemm_family_errors(kind or name),
+                  cost=_gemm_cost, tol={float32: (1e-5, 1e-5)}, **kw)
+
+
+LINALG_OPS = [
+    OpInfo("matmul", "matmul", np.matmul, (float32, float64), _matmul_samples, _matmul_errors, cost=_gemm_cost,
+           tol={float32: (1e-5, 1e-5)}, method="matmul"),
+    _gemm_op("mm", np.matmul, method="mm"),
+    _gemm_op("bmm", np.matmul, method="bmm"),
+    _gemm_op("mv", np.matmul, method="mv"),
+    _gemm_op("dot", np.dot, method="dot"),
+    _gemm_op("outer", np.outer, method="outer"),
+    _gemm_op("addmm", _np_addmm, method="addmm"),
+    _gemm_op("_addmm_activation", _np_addmm_activation, kinks_at_ties=True),
+    _gemm_op("baddbmm", _np_addmm, method="baddbmm"),
+    _gemm_op("addmv", _np_addmm, method="addmv"),
+    _gemm_op("tensordot", _np_tensordot),
+    OpInfo("einsum", "einsum", lambda eq, *ops: np.einsum(eq, *ops), (float32, float64), _einsum_samples,
+           _einsum_errors, tol={float32: (1e-5, 1e-5)}),
+]
+
+
 # ---------------------------------------------------------------------------- the database
 op_db: list[OpInfo] = (UNARY_OPS + BINARY_OPS + MISC_ELEMENTWISE + INPLACE_OPS + REDUCTION_OPS + SOFTMAX_OPS + JOIN_OPS
-                       + INDEX_OPS + INDEXING_OPS + MISC_OPS + VIEW_OPS + NN_OPS)
+                       + INDEX_OPS + INDEXING_OPS + MISC_OPS + VIEW_OPS + NN_OPS + LINALG_OPS)
 
 ops_by_name = {op.name: op for op in op_db}
 assert len(ops_by_name) == len(op_db), "duplicate OpInfo names"
