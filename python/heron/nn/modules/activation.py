@@ -15,18 +15,27 @@ def _inplace_repr(inplace, first=True):
     return "inplace=True" if first else ", inplace=True"
 
 
-class ReLU(Module):
-    """max(0, x)."""
+class _InplaceOnly(Module):
+    """An activation whose only setting is ``inplace``: applies ``_function(input, inplace)``."""
+
+    _function = None  # the heron.nn.functional op, set by each subclass
+    _prints_inplace = True  # torch prints inplace=True for all of them but Hardsigmoid and Hardswish
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input):
-        return F.relu(input, inplace=self.inplace)
+        return type(self)._function(input, inplace=self.inplace)
 
     def extra_repr(self):
-        return _inplace_repr(self.inplace)
+        return _inplace_repr(self.inplace) if self._prints_inplace else ""
+
+
+class ReLU(_InplaceOnly):
+    """max(0, x)."""
+
+    _function = staticmethod(F.relu)
 
 
 class Hardtanh(Module):
@@ -102,18 +111,10 @@ class CELU(ELU):
         return F.celu(input, self.alpha, self.inplace)
 
 
-class SELU(Module):
+class SELU(_InplaceOnly):
     """scale * ELU(x, alpha) with the self-normalising constants."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.selu(input, self.inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = staticmethod(F.selu)
 
 
 class GELU(Module):
@@ -130,54 +131,30 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InplaceOnly):
     """x * sigmoid(x)."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.silu(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = staticmethod(F.silu)
 
 
-class Mish(Module):
+class Mish(_InplaceOnly):
     """x * tanh(softplus(x))."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.mish(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = staticmethod(F.mish)
 
 
-class Hardsigmoid(Module):
-    """clamp(x / 6 + 1/2, 0, 1). (torch prints no settings for it, even inplace.)"""
+class Hardsigmoid(_InplaceOnly):
+    """clamp(x / 6 + 1/2, 0, 1)."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.hardsigmoid(input, self.inplace)
+    _function = staticmethod(F.hardsigmoid)
+    _prints_inplace = False
 
 
-class Hardswish(Module):
-    """x * hardsigmoid(x). (torch prints no settings for it, even inplace.)"""
+class Hardswish(_InplaceOnly):
+    """x * hardsigmoid(x)."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.hardswish(input, self.inplace)
+    _function = staticmethod(F.hardswish)
+    _prints_inplace = False
 
 
 class Tanh(Module):

@@ -5,8 +5,7 @@ import heron
 
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
-from .module import Module
+from .module import Module, _register_new_parameter
 
 
 class BatchNorm1d(Module):
@@ -28,15 +27,8 @@ class BatchNorm1d(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(heron.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(heron.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_new_parameter(self, "weight", (num_features,), device, dtype, enabled=affine)
+        _register_new_parameter(self, "bias", (num_features,), device, dtype, enabled=affine and bias)
         if track_running_stats:
             self.register_buffer("running_mean", heron.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", heron.ones(num_features, device=device, dtype=dtype))

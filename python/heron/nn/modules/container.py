@@ -20,11 +20,6 @@ def _absolute_index(idx, size):
     return idx % size
 
 
-def _renumber(modules):
-    """The same modules keyed "0", "1", ... again (after a deletion)."""
-    return OrderedDict((str(i), m) for i, m in enumerate(modules.values()))
-
-
 def _pairs(items, container, update_name=None):
     """(key, value) pairs from a mapping or an iterable of pairs, with torch's checks."""
     if not isinstance(items, Iterable):
@@ -51,7 +46,50 @@ def _tensor_summary(value, kind_name):
     return "Object of type: " + type(value).__name__
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules kept in order, addressed by position."""
+
+    def _key_at(self, idx):
+        return next(islice(iter(self._modules), _absolute_index(idx, len(self)), None))
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key_at(idx), module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key_at(idx)]
+        for key in keys:
+            delattr(self, key)
+        self._renumber(self._modules.values())
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __dir__(self):
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def _insert_at(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def _renumber(self, modules):
+        """Keys ``modules`` "0", "1", ... in order (after an insertion or a deletion, as torch)."""
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
+
+
+class Sequential(_ModuleSequence):
     """Runs its modules one after the other, feeding each one's output to the next.
 
     Built from modules (keyed "0", "1", ...) or from an OrderedDict of named modules. An
@@ -67,28 +105,10 @@ class Sequential(Module):
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
 
-    def _key_at(self, idx):
-        return next(islice(iter(self._modules), _absolute_index(idx, len(self)), None))
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return self.__class__(OrderedDict(list(self._modules.items())[idx]))
         return self._modules[self._key_at(idx)]
-
-    def __setitem__(self, idx, module):
-        setattr(self, self._key_at(idx), module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key_at(idx)]
-        for key in keys:
-            delattr(self, key)
-        self._modules = _renumber(self._modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
@@ -109,29 +129,13 @@ class Sequential(Module):
 
     __rmul__ = __mul__
 
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
-
-    def pop(self, key):
-        module = self[key]
-        del self[key]
-        return module
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def insert(self, index, module):
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        if index < 0:
-            index += n
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
+        self._insert_at(index + n if index < 0 else index, module)
         return self
 
     def extend(self, sequential):
@@ -145,7 +149,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered so that ``parameters()``, ``to()`` & co. see them."""
 
     def __init__(self, modules=None):
@@ -156,31 +160,13 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return self.__class__(list(self._modules.values())[idx])
-        return self._modules[str(_absolute_index(idx, len(self)))]
-
-    def __setitem__(self, idx, module):
-        setattr(self, str(_absolute_index(idx, len(self))), module)
-
-    def __delitem__(self, idx):
-        keys = [str(k) for k in range(len(self))[idx]] if isinstance(idx, slice) else [str(_absolute_index(idx, len(self)))]
-        for key in keys:
-            delattr(self, key)
-        self._modules = _renumber(self._modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        return self._modules[self._key_at(idx)]
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
         return ModuleList(chain(self, other))
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
 
     def __repr__(self):
         """torch's compressed form: runs of identical modules print once as "(i-j): n x ..."."""
@@ -200,19 +186,7 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules = OrderedDict()
-        self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key):
-        module = self[key]
-        del self[key]
-        return module
+        self._insert_at(index, module)
 
     def extend(self, modules):
         if not isinstance(modules, Iterable):

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import math
 
-import heron
-
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
-from .module import Module
+from .module import Module, _register_new_parameter
 
 
 class Identity(Module):
@@ -32,11 +29,8 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(heron.empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(heron.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _register_new_parameter(self, "weight", (out_features, in_features), device, dtype)
+        _register_new_parameter(self, "bias", (out_features,), device, dtype, enabled=bias)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -62,11 +56,8 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(heron.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(heron.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _register_new_parameter(self, "weight", (out_features, in1_features, in2_features), device, dtype)
+        _register_new_parameter(self, "bias", (out_features,), device, dtype, enabled=bias)
         self.reset_parameters()
 
     def reset_parameters(self):

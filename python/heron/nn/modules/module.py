@@ -618,6 +618,12 @@ class Module:
         return main + ")"
 
 
+def _register_new_parameter(module, name, shape, device, dtype, enabled=True):
+    """Registers an uninitialised Parameter of ``shape`` as ``name`` (None when not
+    ``enabled``, as torch does for a layer built without its bias or affine parameters)."""
+    module.register_parameter(name, Parameter(heron.empty(shape, device=device, dtype=dtype)) if enabled else None)
+
+
 def _parse_to(args, kwargs):
     """(dtype, device) from Module.to's flexible arguments."""
     dtype = kwargs.pop("dtype", None)

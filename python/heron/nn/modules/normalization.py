@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import numbers
 
-import heron
-
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
-from .module import Module
+from .module import Module, _register_new_parameter
 
 
 def _shape_tuple(normalized_shape):
@@ -26,15 +23,8 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(heron.empty(self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(heron.empty(self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_new_parameter(self, "weight", self.normalized_shape, device, dtype, enabled=elementwise_affine)
+        _register_new_parameter(self, "bias", self.normalized_shape, device, dtype, enabled=elementwise_affine and bias)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -61,10 +51,7 @@ class RMSNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(heron.empty(self.normalized_shape, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
+        _register_new_parameter(self, "weight", self.normalized_shape, device, dtype, enabled=elementwise_affine)
         self.reset_parameters()
 
     def reset_parameters(self):
