@@ -200,6 +200,7 @@ inline void tile_product(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, con
   using V = VecT<T>;
   constexpr int L = Vec<T>::kLanes;
   for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = V{};
+#pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     const V b0 = load_vec<V>(b + k * b_rs), b1 = load_vec<V>(b + k * b_rs + L);
 #pragma GCC unroll 16
@@ -211,6 +212,7 @@ inline void tile_product(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, con
   }
 }
 
+// The activation of one lane vector (also used by the scalar paths through lane 0).
 template <typename T>
 inline VecT<T> activate(VecT<T> v, GemmActivation act) {
   using V = VecT<T>;
@@ -228,6 +230,27 @@ inline VecT<T> activate(VecT<T> v, GemmActivation act) {
   }
 }
 
+// The activation over a finished MR x NR window of C (still in L1), in its own loop so the
+// GELU polynomial is not inlined into, and does not crowd, the register tile's code.
+template <typename T>
+__attribute__((noinline)) void activate_tile(T* c, int64_t c_rs, GemmActivation act) {
+  using V = VecT<T>;
+  constexpr int L = Vec<T>::kLanes;
+  auto apply = [&](auto f) {
+    for (int r = 0; r < kMR; ++r)
+      for (int v = 0; v < kVecsPerRow; ++v) {
+        T* p = c + r * c_rs + v * L;
+        store_vec(p, f(load_vec<V>(p)));
+      }
+  };
+  switch (act) {
+    case GemmActivation::Relu: apply([](V x) { return activate<T>(x, GemmActivation::Relu); }); break;
+    case GemmActivation::Gelu: apply([](V x) { return activate<T>(x, GemmActivation::Gelu); }); break;
+    case GemmActivation::GeluTanh: apply([](V x) { return activate<T>(x, GemmActivation::GeluTanh); }); break;
+    default: break;
+  }
+}
+
 // Folds a finished slice into C: the first slice scales by alpha and adds beta * C (C unread
 // when beta == 0), later ones accumulate; the last adds the bias and applies the activation.
 // `c` points at an MR x NR window with row stride c_rs (a padded copy for edge tiles).
@@ -242,13 +265,11 @@ inline void update_tile(const VecT<T> (&acc)[kMR][kVecsPerRow], T* c, int64_t c_
       V t = acc[r][v] * g.alpha;
       if (!first) t = load_vec<V>(p) + t;
       else if (g.beta != T(0)) t = load_vec<V>(p) * g.beta + t;
-      if (last) {
-        if (bias) t += load_vec<V>(bias + v * L);
-        t = activate<T>(t, g.act);
-      }
+      if (last && bias) t += load_vec<V>(bias + v * L);
       store_vec(p, t);
     }
   }
+  if (last && g.act != GemmActivation::None) activate_tile(c, c_rs, g.act);
 }
 
 // One MR x NR tile of C at (i, j) with `rows` x `cols` valid.
@@ -256,9 +277,11 @@ template <typename T, bool kPackedA>
 inline void run_tile(const Gemm<T>& g, int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
                      int64_t i, int64_t j, int64_t rows, int64_t cols, const T* bias_pad, bool first, bool last) {
   constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
+  T* c = g.c + i * g.c_rs + j;
+  // C is touched once per K slice, rows ldc apart: start fetching it while the tile computes.
+  for (int64_t r = 0; r < rows; ++r) __builtin_prefetch(c + r * g.c_rs, 1);
   VecT<T> acc[kMR][kVecsPerRow];
   tile_product<T, kPackedA>(kc, a, a_rs, a_cs, b, b_rs, acc);
-  T* c = g.c + i * g.c_rs + j;
   const T* bias = g.bias ? bias_pad + j : nullptr;
   if (rows == MR && cols == NR) {
     update_tile<T>(acc, c, g.c_rs, bias, g, first, last);
