@@ -613,11 +613,11 @@ def _class_index_target(input, target, weight, ignore_index):
     _check_class_weight(input, weight)
     num_classes = input.shape[0 if input.ndim == 1 else 1]
     target = target.long()
-    if target.numel():
-        counted = heron.where(target == ignore_index, 0, target)
-        low, high = int(counted.min().item()), int(counted.max().item())
-        if low < 0 or high >= num_classes:
-            raise IndexError(f"Target {high if high >= num_classes else low} is out of bounds.")
+    values = target.numpy()  # checked on the host: no kernel launches for a small index tensor
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+        out_of_range = values[((values < 0) | (values >= num_classes)) & (values != ignore_index)]
+        if out_of_range.size:
+            raise IndexError(f"Target {out_of_range[0]} is out of bounds.")
     return target
 
 
@@ -651,22 +651,27 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def _nll_terms(log_probs, target, weight, ignore_index):
-    """(per-target loss, per-target weight); both are 0 where target == ignore_index."""
+    """(per-target loss, per-target weight), both 0 where target == ignore_index. The weight
+    is None when every target counts once (no class weights, nothing ignored)."""
     class_dim = 0 if log_probs.ndim == 1 else 1
-    ignored = target == ignore_index
-    safe_target = heron.where(ignored, 0, target)
-    picked = heron.gather(log_probs, class_dim, safe_target.unsqueeze(class_dim)).squeeze(class_dim)
-    counted = heron.logical_not(ignored).to(log_probs.dtype)
+    counted = None
+    ignored = target.numpy() == ignore_index
+    if ignored.any():
+        kept = heron.tensor(~ignored)
+        target = heron.where(kept, target, 0)
+        counted = kept.to(log_probs.dtype)
+    picked = heron.gather(log_probs, class_dim, target.unsqueeze(class_dim)).squeeze(class_dim)
     if weight is not None:
-        counted = counted * heron.index_select(weight, 0, safe_target.reshape(-1)).reshape(safe_target.shape)
-    return -picked * counted, counted
+        class_weight = heron.index_select(weight, 0, target.reshape(-1)).reshape(target.shape)
+        counted = class_weight if counted is None else class_weight * counted
+    return (-picked if counted is None else -picked * counted), counted
 
 
 def _reduce_by_counted(loss, counted, reduction):
     """``reduction`` of per-target losses, where 'mean' is sum(loss) / sum(counted). With
     nothing counted (every target ignored) the mean is nan, as in torch, but its gradient is
     zero rather than 0 * inf."""
-    if reduction != "mean":
+    if reduction != "mean" or counted is None:
         return _reduce(loss, reduction)
     total = counted.sum()
     nothing_counted = total == 0
