@@ -18,7 +18,7 @@ def seed_for(*parts) -> int:
 def pytest_configure(config):
     # torch's advice on degenerate cases that the op database covers on purpose.
     for pattern in (".*degrees of freedom is <= 0", "The reduce argument of torch.scatter", "Using a target size",
-                    "reduction: 'mean' divides the total loss"):
+                    "reduction. 'mean' divides the total loss"):
         config.addinivalue_line("filterwarnings", f"ignore:{pattern}:UserWarning")
 
 
