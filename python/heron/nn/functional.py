@@ -181,13 +181,9 @@ def _class_shape(ndim, class_dim, size):
 
 # ---------------------------------------------------------------------------- linear layers
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``, as torch.nn.functional.linear."""
-    if input.ndim == 0 or weight.ndim == 0:
-        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {input.ndim}D and {weight.ndim}D")
-    if input.ndim == 2 and bias is not None:
-        return heron.addmm(bias, input, weight.t())
-    out = heron.matmul(input, weight.t())
-    return out if bias is None else out + bias
+    """``input @ weight.T + bias``, as torch.nn.functional.linear: one GEMM with the bias
+    added in its epilogue (heron.ops.linalg.linear)."""
+    return heron.ops.linalg.linear(input, weight, bias)
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -1744,7 +1744,7 @@ def _linear_errors(rng):
     x = make_tensor((2, 3), float32, rng)
     yield ErrorInput(SampleInput((x, make_tensor((4, 5), float32, rng))), RuntimeError, "cannot be multiplied")
     yield ErrorInput(SampleInput((make_tensor((), float32, rng), make_tensor((4, 3), float32, rng))), RuntimeError,
-                     "need to be at least 1D")
+                     "at least 1D")
     yield ErrorInput(SampleInput((x, make_tensor((4, 3), float64, rng))), RuntimeError, "dtype")
 
 
