@@ -241,8 +241,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 def _bag_of_each_index(offsets, num_indices, include_last_offset):
     """(bag id of each index, number of bags) from torch's ``offsets`` (bag starts). The last
-    bag runs to the end of the input, also with include_last_offset (whose final offset
-    closes it), as in torch."""
+    bag runs to the end of the input; with include_last_offset the final offset only closes
+    the list (torch ignores its value too)."""
     starts = np.asarray(offsets.detach().numpy(), dtype=np.int64)
     if starts.size and starts[0] != 0:
         raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
@@ -255,6 +255,26 @@ def _bag_of_each_index(offsets, num_indices, include_last_offset):
     if include_last_offset:
         starts = starts[:-1]
     return np.searchsorted(starts, np.arange(num_indices), side="right") - 1, len(starts)
+
+
+def _flat_bags(input, offsets, per_sample_weights, include_last_offset):
+    """The 1-D indices, offsets, per-sample weights and include_last_offset of either form of
+    embedding_bag's input: a 2-D batch of equal bags, or 1-D indices with offsets."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed "
+                             f"length sequences. However, found offsets of type {type(offsets)}")
+        offsets = heron.arange(0, input.numel(), max(input.shape[1], 1))[:input.shape[0]]
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+        return input.reshape(-1), offsets, per_sample_weights, False
+    if input.ndim != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    return input, offsets, per_sample_weights, include_last_offset
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
@@ -270,22 +290,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                          f"have the same shape as the input ({input.shape})")
     if weight.ndim != 2:
         raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
-    if input.ndim == 2:
-        if offsets is not None:
-            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed "
-                             f"length sequences. However, found offsets of type {type(offsets)}")
-        offsets = heron.arange(0, input.numel(), max(input.shape[1], 1))[:input.shape[0]]
-        include_last_offset = False
-        input = input.reshape(-1)
-        if per_sample_weights is not None:
-            per_sample_weights = per_sample_weights.reshape(-1)
-    elif input.ndim == 1:
-        if offsets is None:
-            raise ValueError("offsets has to be a 1D Tensor but got None")
-        if offsets.ndim != 1:
-            raise ValueError("offsets has to be a 1D Tensor")
-    else:
-        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    input, offsets, per_sample_weights, include_last_offset = _flat_bags(input, offsets, per_sample_weights,
+                                                                         include_last_offset)
     if mode not in ("sum", "mean", "max"):
         raise ValueError("mode has to be one of sum, mean or max")
     if mode == "max":
