@@ -421,7 +421,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     are updated in place: ``(1 - momentum) * running + momentum * batch`` with the unbiased
     batch variance. Otherwise the running statistics are used.
     """
-    if training:
+    if training and input.ndim:
         _verify_batch_size(input.shape)
     if training and eps <= 0.0:
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
@@ -432,6 +432,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          ("bias", bias)):
         if tensor is not None and tensor.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
+    if input.ndim < 2:  # no channel dim
+        n = max(input.ndim, 1)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got 1)")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean must be defined in evaluation mode")
     _require_floating("batch_norm", input.dtype, NotImplementedError)

@@ -1912,6 +1912,9 @@ def _batch_norm_errors(rng):
     yield ErrorInput(SampleInput((make_tensor((1, 3), float32, rng), None, None), {"training": True}), ValueError,
                      "Expected more than 1 value per channel when training")
     yield ErrorInput(SampleInput((x, None, None), {"training": True, "eps": 0.0}), ValueError, "eps must be positive")
+    yield ErrorInput(SampleInput((make_tensor((4,), float32, rng), None, None), {"training": True}), IndexError,
+                     "Dimension out of range")
+    yield ErrorInput(SampleInput((make_tensor((), float32, rng), None, None), {"training": True}), IndexError, "")
 
 
 def _np_cosine_similarity(x1, x2, dim=1, eps=1e-8):
