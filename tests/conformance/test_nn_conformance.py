@@ -318,6 +318,6 @@ def test_default_initialisation_ranges_match_torch():
 @pytest.mark.parametrize("name", sorted(heron.nn.__all__))
 def test_public_names_exist_in_torch_nn(name):
     """Every public name of heron.nn is a torch.nn name (and of the same kind)."""
-    assert hasattr(torch.nn, name) or name == "RemovableHandle"
-    if isinstance(getattr(heron.nn, name), type) and name != "RemovableHandle":
+    assert hasattr(torch.nn, name)
+    if isinstance(getattr(heron.nn, name), type):
         assert isinstance(getattr(torch.nn, name), type)

@@ -14,7 +14,7 @@ from .modules.flatten import Flatten, Unflatten
 from .modules.linear import Bilinear, Identity, Linear
 from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,
                            L1Loss, MarginRankingLoss, MSELoss, NLLLoss, SmoothL1Loss)
-from .modules.module import Module, RemovableHandle
+from .modules.module import Module
 from .modules.normalization import LayerNorm, RMSNorm
 from .modules.sparse import Embedding, EmbeddingBag
 from .parameter import Parameter
@@ -25,5 +25,5 @@ __all__ = [
     "BatchNorm1d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
     "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softmax", "LogSoftmax", "Softmin", "GLU", "CosineSimilarity",
     "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
-    "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "RemovableHandle", "functional", "init", "utils",
+    "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "functional", "init", "utils",
 ]
