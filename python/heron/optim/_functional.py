@@ -94,7 +94,7 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,
             second_moment = max_exp_avg_sqs[i]
         else:
             second_moment = exp_avg_sq
-        denom = (second_moment.sqrt() / bias_correction2_sqrt).add_(eps)
+        denom = second_moment.sqrt().div_(bias_correction2_sqrt).add_(eps)
         _addcdiv_(param, exp_avg, denom, -step_size)
 
 
