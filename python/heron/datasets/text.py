@@ -2,6 +2,8 @@
 target) blocks, as used to train small language models on Tiny Shakespeare."""
 from __future__ import annotations
 
+import numpy as np
+
 import heron
 from heron.utils.data import Dataset
 
@@ -23,7 +25,7 @@ class CharDataset(Dataset):
         self.stoi = {ch: i for i, ch in enumerate(self.vocab)}
         self.itos = dict(enumerate(self.vocab))
         self.block_size = block_size
-        self.data = heron.tensor(self.encode(text), dtype=heron.int64)
+        self.data = heron.from_numpy(np.array(self.encode(text), dtype=np.int64))
         if len(self.data) <= block_size:
             raise ValueError(f"text of {len(self.data)} characters is too short for blocks of {block_size} "
                              "characters plus a target")
