@@ -68,6 +68,30 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return baddbmm(input, b1, b2, beta, alpha);
   });
+  m.def("cross_entropy_rows", [](const Array& logits, const Array& target, int64_t ignore_index, double label_smoothing) {
+    py::gil_scoped_release release;
+    return cross_entropy_rows(logits, target, ignore_index, label_smoothing);
+  });
+  m.def("cross_entropy_rows_backward", [](const Array& logits, const Array& target, const Array& lse, const Array& grad_rows,
+                                          int64_t ignore_index, double label_smoothing) {
+    py::gil_scoped_release release;
+    return cross_entropy_rows_backward(logits, target, lse, grad_rows, ignore_index, label_smoothing);
+  });
+  m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
+                         const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
+                         const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,
+                         double weight_decay, bool amsgrad, bool maximize, bool decoupled_weight_decay) {
+    AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay};
+    py::gil_scoped_release release;
+    adam_step_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o);
+  });
+  m.def("sgd_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads,
+                        const std::vector<Array>& momentum_buffers, double lr, double momentum, double dampening,
+                        double weight_decay, bool nesterov, bool maximize, bool first_step) {
+    SgdOptions o{lr, momentum, dampening, weight_decay, nesterov, maximize, first_step};
+    py::gil_scoped_release release;
+    sgd_step_(params, grads, momentum_buffers, o);
+  });
   m.def("linear", [](const Array& input, const Array& weight, std::optional<Array> bias, const std::string& activation) {
     py::gil_scoped_release release;
     return linear(input, weight, bias ? &*bias : nullptr, activation);

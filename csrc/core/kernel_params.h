@@ -133,6 +133,45 @@ struct MatmulParams {
   int64_t a_batch_strides[kMaxDims], b_batch_strides[kMaxDims], c_batch_strides[kMaxDims];
 };
 
+// Cross-entropy of logit rows against class indices (no class weights): the forward writes
+// each row's loss and log-sum-exp, the backward the gradient of the logits from the per-row
+// upstream gradient (already divided by the count for a mean). Targets are validated.
+struct CrossEntropyParams {
+  const char* logits;     // [rows, classes] contiguous
+  const int64_t* target;  // [rows]
+  const char* grad_rows;  // backward: [rows]
+  char* out;              // forward: loss [rows]; backward: grad of logits [rows, classes]
+  char* lse;              // [rows]: written by the forward, read by the backward
+  DType dtype;
+  int64_t rows, classes, ignore_index;
+  double label_smoothing;
+  bool backward;
+};
+
+// One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
+// arithmetic follows torch's single-tensor implementations operation by operation.
+struct AdamParams {
+  char* param;
+  const char* grad;
+  char* exp_avg;
+  char* exp_avg_sq;
+  char* max_exp_avg_sq;  // null unless amsgrad
+  DType dtype;
+  int64_t numel;
+  double lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
+  bool amsgrad, maximize, decoupled_weight_decay;
+};
+
+struct SgdParams {
+  char* param;
+  const char* grad;
+  char* momentum_buffer;  // null when momentum == 0
+  DType dtype;
+  int64_t numel;
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, first_step;  // first_step: the buffer starts as the gradient
+};
+
 struct MultinomialParams {
   const double* probs;  // contiguous [rows, categories], validated
   int64_t* out;         // [rows, samples]
@@ -158,6 +197,9 @@ using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKi
 using MatmulKernel = void (*)(const MatmulParams&);
 using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
 using MultinomialKernel = void (*)(const MultinomialParams&);
+using CrossEntropyKernel = void (*)(const CrossEntropyParams&);
+using AdamKernel = void (*)(const AdamParams&);
+using SgdKernel = void (*)(const SgdParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
 enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };

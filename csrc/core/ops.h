@@ -4,6 +4,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/array.h"
@@ -101,6 +102,29 @@ Array matmul(const Array& a, const Array& b);
 Array addmm(const Array& input, const Array& mat1, const Array& mat2, double beta, double alpha,
             const std::string& activation);
 Array baddbmm(const Array& input, const Array& batch1, const Array& batch2, double beta, double alpha);
+// --- fused training kernels (core/ops/loss.cpp, core/ops/optim.cpp)
+// (loss per row, log-sum-exp per row) of logits [N, C] against int64 class indices [N]
+std::pair<Array, Array> cross_entropy_rows(const Array& logits, const Array& target, int64_t ignore_index,
+                                           double label_smoothing);
+Array cross_entropy_rows_backward(const Array& logits, const Array& target, const Array& lse, const Array& grad_rows,
+                                  int64_t ignore_index, double label_smoothing);
+
+struct AdamOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad, maximize, decoupled_weight_decay;
+};
+// steps: each parameter's step count after this step's increment
+void adam_step_(const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
+                const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
+                const std::vector<double>& steps, const AdamOptions& options);
+
+struct SgdOptions {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, first_step;
+};
+void sgd_step_(const std::vector<Array>& params, const std::vector<Array>& grads,
+               const std::vector<Array>& momentum_buffers, const SgdOptions& options);
+
 // activation(input @ weight^T + bias), weight [out_features, in_features]; bias may be null
 Array linear(const Array& input, const Array& weight, const Array* bias, const std::string& activation);
 

@@ -11,6 +11,9 @@
   void reduce_kernel(ReduceOp, const ReduceParams&);                                     \
   void softmax_kernel(const SoftmaxParams&);                                             \
   void matmul_kernel(const MatmulParams&);                                               \
+  void cross_entropy_kernel(const CrossEntropyParams&);                                  \
+  void adam_kernel(const AdamParams&);                                                   \
+  void sgd_kernel(const SgdParams&);                                                     \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
   }
@@ -49,6 +52,9 @@ namespace {
     reduce_stub.cpu[l] = &cpu::ISA::reduce_kernel;                      \
     softmax_stub.cpu[l] = &cpu::ISA::softmax_kernel;                    \
     matmul_stub.cpu[l] = &cpu::ISA::matmul_kernel;                      \
+    cross_entropy_stub.cpu[l] = &cpu::ISA::cross_entropy_kernel;        \
+    adam_stub.cpu[l] = &cpu::ISA::adam_kernel;                          \
+    sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 #include <type_traits>
 
 #include "core/kernel_params.h"
@@ -278,6 +279,55 @@ void softmax_typed(const SoftmaxParams& p) {
     delete[] mx;
     delete[] sum;
   });
+}
+
+// ---------------------------------------------------------------- cross-entropy
+// Per row: lse = max + log(sum exp(x - max)); loss = (1 - ls) * (lse - x[t]) + ls / C *
+// sum_c (lse - x_c). Backward: dx_c = g * (exp(x_c - lse) - (1 - ls) [c == t] - ls / C).
+// Ignored rows have loss 0 and gradient 0.
+template <typename T>
+void cross_entropy_typed(const CrossEntropyParams& p) {
+  const T* logits = reinterpret_cast<const T*>(p.logits);
+  const int64_t n = p.classes;
+  const T ls = T(p.label_smoothing), keep = T(1) - ls, spread = ls / T(n);
+  const int64_t grain = std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(1, n));
+  T* lse = reinterpret_cast<T*>(p.lse);
+  parallel_chunks(p.rows, grain, [&](int64_t b, int64_t e) {
+    std::vector<T> scratch(p.backward ? 0 : size_t(n));
+    for (int64_t r = b; r < e; ++r) {
+      const T* x = logits + r * n;
+      const int64_t t = p.target[r];
+      const bool ignored = t == p.ignore_index;
+      if (p.backward) {
+        T* dx = reinterpret_cast<T*>(p.out) + r * n;
+        const T g = ignored ? T(0) : reinterpret_cast<const T*>(p.grad_rows)[r];
+        if (g == T(0)) {
+          std::fill(dx, dx + n, T(0));
+          continue;
+        }
+        exp_shifted(x, dx, n, lse[r]);
+        for (int64_t c = 0; c < n; ++c) dx[c] = g * (dx[c] - spread);
+        dx[t] -= g * keep;
+        continue;
+      }
+      T mx = reduce_block<MaxOp>(x, n);
+      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);
+      exp_shifted(x, scratch.data(), n, mx);
+      const T row_lse = mx + vlog(reduce_block<SumOp>(scratch.data(), n));
+      lse[r] = row_lse;
+      T loss = T(0);
+      if (!ignored) {
+        loss = keep * (row_lse - x[t]);
+        if (ls != T(0)) loss += spread * (T(n) * row_lse - reduce_block<SumOp>(x, n));
+      }
+      reinterpret_cast<T*>(p.out)[r] = loss;
+    }
+  });
+}
+
+void cross_entropy_kernel(const CrossEntropyParams& p) {
+  if (p.dtype == DType::Float32) cross_entropy_typed<float>(p);
+  else cross_entropy_typed<double>(p);
 }
 
 void softmax_kernel(const SoftmaxParams& p) {

@@ -18,6 +18,7 @@ import heron
 from ..autograd import Function
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
+from ..ops.loss import cross_entropy_rows
 
 
 def _act(name, input, inplace, p0=0.0, p1=0.0):
@@ -705,6 +706,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         target = _class_index_target(input, target, weight, ignore_index)
     _require_floating("cross_entropy", input.dtype, NotImplementedError)
+    if (input.ndim == 2 and weight is None and not target.is_floating_point()
+            and input.dtype in (heron.float32, heron.float64)):
+        return cross_entropy_rows(input, target, ignore_index, label_smoothing, reduction)  # the fused kernel
     return _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
