@@ -97,7 +97,7 @@ def _bind():
     Tensor.__rmod__ = lambda s, o: ew.binary("remainder", o, s)
     Tensor.__pow__ = lambda s, o: ew.pow(s, o)
     Tensor.__rpow__ = lambda s, o: ew.pow(o, s)
-    Tensor.__matmul__ = lambda s, o: ops.matmul(s, o)
+    Tensor.__matmul__ = _fast_matmul()
     Tensor.__rmatmul__ = lambda s, o: ops.matmul(o, s)
     Tensor.__and__ = Tensor.__rand__ = lambda s, o: ew.binary("bitwise_and", s, o)
     Tensor.__or__ = Tensor.__ror__ = lambda s, o: ew.binary("bitwise_or", s, o)
@@ -147,6 +147,24 @@ def _fast_binary(name, reflected=False):
 
     op.__name__ = f"__{'r' if reflected else ''}{name}__"
     return op
+
+
+def _fast_matmul():
+    """``@`` with the no-graph path inlined: small products (RL policies, LSTM steps) are
+    dominated by call overhead."""
+    from . import _C
+    from .autograd import grad_mode
+
+    matmul = _C.matmul
+    wrap = Tensor._wrap
+
+    def __matmul__(self, other):
+        if isinstance(other, Tensor) and not (grad_mode._enabled and (
+                self._requires_grad or self.grad_fn is not None or other._requires_grad or other.grad_fn is not None)):
+            return wrap(matmul(self._a, other._a))
+        return ops.matmul(self, other)
+
+    return __matmul__
 
 
 def _invert(self):
