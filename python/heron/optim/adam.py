@@ -4,7 +4,7 @@ from __future__ import annotations
 import heron
 
 from . import _functional
-from .optimizer import Optimizer, _check_unsupported, _new_step_counter
+from .optimizer import Optimizer, _check_non_negative, _check_unsupported, _new_step_counter
 
 
 class Adam(Optimizer):
@@ -15,16 +15,12 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative(lr=lr, eps=eps)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative(weight_decay=weight_decay)
         if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
             raise ValueError("betas must be either both floats or both Tensors")
         _check_unsupported(type(self).__name__, capturable=capturable, differentiable=differentiable)
@@ -35,9 +31,7 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            states = [self._state_of(p, group["amsgrad"]) for p in params]
+        for group, params, states in self._groups_with_grads():
             beta1, beta2 = group["betas"]
             _functional.adam_update(
                 params, [p.grad for p in params], [s["exp_avg"] for s in states],
@@ -48,15 +42,12 @@ class Adam(Optimizer):
                 decoupled_weight_decay=group["decoupled_weight_decay"])
         return loss
 
-    def _state_of(self, param, amsgrad):
-        state = self.state[param]
-        if not state:
-            state["step"] = _new_step_counter()
-            state["exp_avg"] = heron.zeros_like(param)
-            state["exp_avg_sq"] = heron.zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = heron.zeros_like(param)
-        return state
+    def _init_state(self, state, param, group):
+        state["step"] = _new_step_counter()
+        state["exp_avg"] = heron.zeros_like(param)
+        state["exp_avg_sq"] = heron.zeros_like(param)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = heron.zeros_like(param)
 
 
 class AdamW(Adam):

@@ -77,10 +77,21 @@ class LRScheduler:
 
     def state_dict(self) -> dict:
         """Every attribute except the optimizer."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+        return self._attributes_except()
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
+
+    def _attributes_except(self, *keys) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key not in ("optimizer", *keys)}
+
+    def _load_all_but(self, state_dict: dict, key: str):
+        """Restores every attribute of ``state_dict`` except ``key``, whose saved value it
+        returns (the parts that cannot simply be assigned)."""
+        state_dict = dict(state_dict)
+        kept = state_dict.pop(key)
+        self.__dict__.update(state_dict)
+        return kept
 
     def get_last_lr(self) -> list:
         """The lrs set by the last step, one per parameter group."""
@@ -128,16 +139,13 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> dict:
         """As the base, with each lambda replaced by None (functions) or its ``__dict__``
         (callable objects)."""
-        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
+        state = self._attributes_except("lr_lambdas")
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
                                for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        lr_lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, saved in zip(self.lr_lambdas, lr_lambdas):
+        for fn, saved in zip(self.lr_lambdas, self._load_all_but(state_dict, "lr_lambdas")):
             if saved is not None:
                 fn.__dict__.update(saved)
 
@@ -407,15 +415,12 @@ class SequentialLR(LRScheduler):
 
     def state_dict(self) -> dict:
         """As the base, with the sub-schedulers' own state_dicts under ``_schedulers``."""
-        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
+        state = self._attributes_except("_schedulers")
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for scheduler, saved in zip(self._schedulers, schedulers):
+        for scheduler, saved in zip(self._schedulers, self._load_all_but(state_dict, "_schedulers")):
             scheduler.load_state_dict(saved)
 
 

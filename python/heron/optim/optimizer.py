@@ -154,6 +154,23 @@ class Optimizer:
         with heron.enable_grad():
             return closure()
 
+    def _init_state(self, state: dict, param, group: dict) -> None:
+        """Fills the empty state of ``param`` before its first update (optimizers with state)."""
+        raise NotImplementedError
+
+    def _groups_with_grads(self):
+        """For each parameter group: ``(group, params, states)`` for the parameters that have a
+        gradient, creating their state on first use."""
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            states = []
+            for p in params:
+                state = self.state[p]
+                if not state:
+                    self._init_state(state, p, group)
+                states.append(state)
+            yield group, params, states
+
     # ------------------------------------------------------------------ state_dict
     def state_dict(self) -> dict:
         """The optimizer's state in torch's layout: ``{'state': {index: {...}}, 'param_groups':
@@ -215,6 +232,16 @@ def _copy_state_like(param, value, key=None):
     if isinstance(value, (list, tuple)):
         return type(value)(_copy_state_like(param, v) for v in value)
     return value
+
+
+_OPTION_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_non_negative(**options) -> None:
+    """Raises torch's ValueError ("Invalid learning rate: -1") for the first negative option."""
+    for name, value in options.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {_OPTION_LABELS.get(name, name + ' value')}: {value}")
 
 
 def _check_unsupported(optimizer_name: str, **options) -> None:

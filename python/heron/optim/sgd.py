@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import _functional
-from .optimizer import Optimizer, _check_unsupported
+from .optimizer import Optimizer, _check_non_negative, _check_unsupported
 
 
 class SGD(Optimizer):
@@ -12,12 +12,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         _check_unsupported("SGD", differentiable=differentiable)
