@@ -77,6 +77,16 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return cross_entropy_rows_backward(logits, target, lse, grad_rows, ignore_index, label_smoothing);
   });
+  m.def("norm_forward", [](const Array& x, int64_t cols, std::optional<Array> weight, std::optional<Array> bias,
+                           double eps, bool rms) {
+    py::gil_scoped_release release;
+    return norm_forward(x, cols, weight ? &*weight : nullptr, bias ? &*bias : nullptr, eps, rms);
+  });
+  m.def("norm_backward", [](const Array& grad_y, const Array& x, const Array& mean, const Array& rstd,
+                            std::optional<Array> weight, int64_t cols, bool rms, bool need_weight_grad, bool need_bias_grad) {
+    py::gil_scoped_release release;
+    return norm_backward(grad_y, x, mean, rstd, weight ? &*weight : nullptr, cols, rms, need_weight_grad, need_bias_grad);
+  });
   m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
                          const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
                          const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,

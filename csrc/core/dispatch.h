@@ -52,6 +52,7 @@ extern DispatchStub<NonzeroKernel> nonzero_stub;
 extern DispatchStub<MultinomialKernel> multinomial_stub;
 extern DispatchStub<CrossEntropyKernel> cross_entropy_stub;
 extern DispatchStub<AdamKernel> adam_stub;
+extern DispatchStub<NormKernel> norm_stub;
 extern DispatchStub<SgdKernel> sgd_stub;
 extern DispatchStub<PeakKernel> peak_gflops_stub;
 extern DispatchStub<PeakKernel> peak_bandwidth_stub;

@@ -148,6 +148,27 @@ struct CrossEntropyParams {
   bool backward;
 };
 
+// LayerNorm / RMSNorm over the last `cols` elements of each of `rows` rows (all contiguous).
+// The forward writes y and each row's mean (LayerNorm) and 1/std; the backward reads them
+// and writes the input gradient and, when asked, the weight and bias gradients (summed over
+// rows in fixed-size row chunks combined in order, so threads cannot change a bit).
+struct NormParams {
+  const char* x;
+  const char* weight;  // [cols] or null
+  const char* bias;    // [cols] or null (LayerNorm only)
+  char* y;
+  char* mean;  // [rows] (LayerNorm only)
+  char* rstd;  // [rows]
+  const char* grad_y;
+  char* grad_x;
+  char* grad_weight;  // null when not needed
+  char* grad_bias;    // null when not needed
+  DType dtype;
+  int64_t rows, cols;
+  double eps;
+  bool rms, backward;
+};
+
 // One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
 // arithmetic follows torch's single-tensor implementations operation by operation.
 struct AdamParams {
@@ -199,6 +220,7 @@ using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int nd
 using MultinomialKernel = void (*)(const MultinomialParams&);
 using CrossEntropyKernel = void (*)(const CrossEntropyParams&);
 using AdamKernel = void (*)(const AdamParams&);
+using NormKernel = void (*)(const NormParams&);
 using SgdKernel = void (*)(const SgdParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 

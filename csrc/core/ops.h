@@ -4,6 +4,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -108,6 +109,14 @@ std::pair<Array, Array> cross_entropy_rows(const Array& logits, const Array& tar
                                            double label_smoothing);
 Array cross_entropy_rows_backward(const Array& logits, const Array& target, const Array& lse, const Array& grad_rows,
                                   int64_t ignore_index, double label_smoothing);
+
+// LayerNorm (rms=false) / RMSNorm over the trailing `cols` elements: (y, mean, rstd) per row
+// (mean is empty for RMSNorm), and the backward's (grad_input, grad_weight, grad_bias).
+std::tuple<Array, Array, Array> norm_forward(const Array& input, int64_t cols, const Array* weight, const Array* bias,
+                                             double eps, bool rms);
+std::tuple<Array, Array, Array> norm_backward(const Array& grad_y, const Array& input, const Array& mean,
+                                              const Array& rstd, const Array* weight, int64_t cols, bool rms,
+                                              bool need_weight_grad, bool need_bias_grad);
 
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;

@@ -13,6 +13,7 @@
   void matmul_kernel(const MatmulParams&);                                               \
   void cross_entropy_kernel(const CrossEntropyParams&);                                  \
   void adam_kernel(const AdamParams&);                                                   \
+  void norm_kernel(const NormParams&);                                                   \
   void sgd_kernel(const SgdParams&);                                                     \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
@@ -54,6 +55,7 @@ namespace {
     matmul_stub.cpu[l] = &cpu::ISA::matmul_kernel;                      \
     cross_entropy_stub.cpu[l] = &cpu::ISA::cross_entropy_kernel;        \
     adam_stub.cpu[l] = &cpu::ISA::adam_kernel;                          \
+    norm_stub.cpu[l] = &cpu::ISA::norm_kernel;                          \
     sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \

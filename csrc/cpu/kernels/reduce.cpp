@@ -330,6 +330,113 @@ void cross_entropy_kernel(const CrossEntropyParams& p) {
   else cross_entropy_typed<double>(p);
 }
 
+// ---------------------------------------------------------------- layer norm / RMS norm
+// sum of f(j) for j in [0, n), over kLanes accumulators combined in a fixed tree.
+template <typename T, typename F>
+inline T lane_sum(int64_t n, const F& f) {
+  T acc[kLanes];
+  for (int l = 0; l < kLanes; ++l) acc[l] = T(0);
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += f(j + l);
+  for (int l = 0; j < n; ++j, ++l) acc[l] += f(j);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+constexpr int64_t kNormRowChunk = 64;  // rows per partial sum of the weight/bias gradients
+
+template <typename T>
+void norm_forward(const heron::NormParams& p) {
+  const T* x = reinterpret_cast<const T*>(p.x);
+  const T* w = reinterpret_cast<const T*>(p.weight);
+  const T* b = reinterpret_cast<const T*>(p.bias);
+  const int64_t n = p.cols;
+  const T inv_n = T(1) / T(n), eps = T(p.eps);
+  const int64_t grain = std::max<int64_t>(1, kReduceBlock / std::max<int64_t>(1, n));
+  parallel_chunks(p.rows, grain, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r) {
+      const T* xr = x + r * n;
+      T* yr = reinterpret_cast<T*>(p.y) + r * n;
+      T mean = T(0), rstd;
+      if (p.rms) {
+        rstd = T(1) / std::sqrt(lane_sum<T>(n, [&](int64_t j) { return xr[j] * xr[j]; }) * inv_n + eps);
+      } else {  // two passes: the variance of the deviations, not E[x^2] - E[x]^2
+        mean = lane_sum<T>(n, [&](int64_t j) { return xr[j]; }) * inv_n;
+        const T var = lane_sum<T>(n, [&](int64_t j) { return (xr[j] - mean) * (xr[j] - mean); }) * inv_n;
+        rstd = T(1) / std::sqrt(var + eps);
+        reinterpret_cast<T*>(p.mean)[r] = mean;
+      }
+      reinterpret_cast<T*>(p.rstd)[r] = rstd;
+      for (int64_t j = 0; j < n; ++j) {
+        T v = (xr[j] - mean) * rstd;
+        if (w) v = v * w[j];
+        if (b) v = v + b[j];
+        yr[j] = v;
+      }
+    }
+  });
+}
+
+// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * w (LayerNorm;
+// RMSNorm has no mean term); dw = sum over rows of dy * xhat, db = sum of dy.
+template <typename T>
+void norm_backward(const heron::NormParams& p) {
+  const T* x = reinterpret_cast<const T*>(p.x);
+  const T* w = reinterpret_cast<const T*>(p.weight);
+  const T* dy = reinterpret_cast<const T*>(p.grad_y);
+  const T* means = reinterpret_cast<const T*>(p.mean);
+  const T* rstds = reinterpret_cast<const T*>(p.rstd);
+  const int64_t n = p.cols;
+  const T inv_n = T(1) / T(n);
+  const bool param_grads = p.grad_weight || p.grad_bias;
+  const int64_t chunks = (p.rows + kNormRowChunk - 1) / kNormRowChunk;
+  // partial[c] = (dw, db) summed over row chunk c
+  std::vector<T> partial(param_grads ? size_t(chunks * 2 * n) : 0, T(0));
+  parallel_chunks(chunks, 1, [&](int64_t cb, int64_t ce) {
+    std::vector<T> dxhat(static_cast<size_t>(n));
+    for (int64_t c = cb; c < ce; ++c) {
+      T* dw = param_grads ? partial.data() + c * 2 * n : nullptr;
+      T* db = param_grads ? dw + n : nullptr;
+      for (int64_t r = c * kNormRowChunk; r < std::min(p.rows, (c + 1) * kNormRowChunk); ++r) {
+        const T* xr = x + r * n;
+        const T* dyr = dy + r * n;
+        const T mean = p.rms ? T(0) : means[r], rstd = rstds[r];
+        for (int64_t j = 0; j < n; ++j) dxhat[j] = w ? dyr[j] * w[j] : dyr[j];
+        const T mean_dxhat = p.rms ? T(0) : lane_sum<T>(n, [&](int64_t j) { return dxhat[j]; }) * inv_n;
+        const T mean_dot = lane_sum<T>(n, [&](int64_t j) { return dxhat[j] * (xr[j] - mean) * rstd; }) * inv_n;
+        T* dxr = reinterpret_cast<T*>(p.grad_x) + r * n;
+        for (int64_t j = 0; j < n; ++j) {
+          const T xhat = (xr[j] - mean) * rstd;
+          dxr[j] = rstd * (dxhat[j] - mean_dxhat - xhat * mean_dot);
+          if (param_grads) {
+            dw[j] += dyr[j] * xhat;
+            db[j] += dyr[j];
+          }
+        }
+      }
+    }
+  });
+  if (!param_grads) return;
+  T* gw = reinterpret_cast<T*>(p.grad_weight);
+  T* gb = reinterpret_cast<T*>(p.grad_bias);
+  for (int64_t j = 0; j < n; ++j) {
+    T sw = T(0), sb = T(0);
+    for (int64_t c = 0; c < chunks; ++c) {
+      sw += partial[size_t(c * 2 * n + j)];
+      sb += partial[size_t(c * 2 * n + n + j)];
+    }
+    if (gw) gw[j] = sw;
+    if (gb) gb[j] = sb;
+  }
+}
+
+void norm_kernel(const heron::NormParams& p) {
+  if (p.dtype == DType::Float32) p.backward ? norm_backward<float>(p) : norm_forward<float>(p);
+  else p.backward ? norm_backward<double>(p) : norm_forward<double>(p);
+}
+
 void softmax_kernel(const SoftmaxParams& p) {
   if (p.dtype == DType::Float32) softmax_typed<float>(p);
   else softmax_typed<double>(p);

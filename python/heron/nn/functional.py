@@ -19,6 +19,7 @@ from ..autograd import Function
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
 from ..ops.loss import cross_entropy_rows
+from ..ops.normalization import fused_norm
 
 
 def _act(name, input, inplace, p0=0.0, p1=0.0):
@@ -376,7 +377,22 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = _as_shape(normalized_shape)
     _check_normalized_shape(input, normalized_shape, lambda s: "[*, " + str(s)[1:], {"weight": weight, "bias": bias})
     _require_floating("layer_norm", input.dtype, NotImplementedError)
+    if _fused_norm_applies(input, weight, bias):
+        return fused_norm(input, weight, bias, _prod(normalized_shape), eps, False,
+                          lambda x, w, b: _layer_norm_composite(x, normalized_shape, w, b, eps))
     return _layer_norm_composite(input, normalized_shape, weight, bias, eps)
+
+
+def _fused_norm_applies(input, *affine):
+    return input.dtype in (heron.float32, heron.float64) and input.numel() > 0 and all(
+        t is None or t.dtype is input.dtype for t in affine)
+
+
+def _prod(values):
+    out = 1
+    for v in values:
+        out *= v
+    return out
 
 
 def _layer_norm_composite(input, normalized_shape, weight, bias, eps):
@@ -402,6 +418,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     _require_floating("rms_norm", input.dtype, NotImplementedError)
     if eps is None:
         eps = _MACHINE_EPSILON[input.dtype._name]
+    if _fused_norm_applies(input, weight):
+        return fused_norm(input, weight, None, _prod(normalized_shape), eps, True,
+                          lambda x, w, b: _rms_norm_composite(x, normalized_shape, w, eps))
     return _rms_norm_composite(input, normalized_shape, weight, eps)
 
 

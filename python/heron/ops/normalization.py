@@ -1,0 +1,49 @@
+"""Fused LayerNorm and RMSNorm: one C++ pass forward (saving each row's mean and 1/std) and one
+backward for the input, weight and bias gradients. ``heron.nn.functional.layer_norm`` and
+``rms_norm`` send float32/float64 inputs here; their composites are the twins and the test
+reference, and also give the create_graph (double-backward) path."""
+from __future__ import annotations
+
+from .. import _C
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ._util import wrap
+
+
+class FusedNorm(Function):
+    @staticmethod
+    def forward(ctx, input, weight, bias, cols, eps, rms, twin):
+        y, mean, rstd = _C.norm_forward(input._a, cols, None if weight is None else weight._a,
+                                        None if bias is None else bias._a, eps, rms)
+        ctx.save_for_backward(input, weight, bias)
+        ctx.stats = (wrap(mean), wrap(rstd))
+        ctx.cols, ctx.rms, ctx.twin = cols, rms, twin
+        return wrap(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        input, weight, bias = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
+            return _twin_grads(ctx.twin, g, input, weight, bias) + (None, None, None, None)
+        need_w = weight is not None and ctx.needs_input_grad[1]
+        need_b = bias is not None and ctx.needs_input_grad[2]
+        mean, rstd = ctx.stats
+        dx, dw, db = _C.norm_backward(g.contiguous()._a, input._a, mean._a, rstd._a,
+                                      None if weight is None else weight._a, ctx.cols, ctx.rms, need_w, need_b)
+        return (wrap(dx), wrap(dw).reshape(weight.shape) if need_w else None,
+                wrap(db).reshape(bias.shape) if need_b else None, None, None, None, None)
+
+
+def _twin_grads(twin, g, input, weight, bias):
+    from ..autograd import grad
+
+    inputs = [t for t in (input, weight, bias) if t is not None and t.requires_grad]
+    out = twin(input, weight, bias)
+    grads = iter(grad(out, inputs, g, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if t is not None and t.requires_grad else None for t in (input, weight, bias))
+
+
+def fused_norm(input, weight, bias, cols, eps, rms, twin):
+    """``twin(input, weight, bias)`` computed by the fused kernel; ``cols`` is the number of
+    trailing elements normalised together."""
+    return FusedNorm.apply(input, weight, bias, cols, eps, rms, twin)
