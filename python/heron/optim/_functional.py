@@ -5,7 +5,9 @@ lists (parameters, their gradients, their state tensors, their 0-d float32 step 
 the group's options as plain Python numbers, and returns nothing. The optimizer classes only
 gather these lists; all arithmetic lives here.
 
-The bodies below are the composite reference: heron's in-place tensor ops under ``no_grad``,
+SGD and Adam/AdamW run heron's fused multi-tensor kernels (heron.ops.fused_optim) whenever
+every tensor is a contiguous float32/float64 CPU tensor; the bodies below are then their
+composite twins and the reference: heron's in-place tensor ops under ``no_grad``,
 one parameter at a time, in the same operation order as torch's single-tensor ("foreach=False")
 implementation, so trajectories agree with torch to rounding. A fused C++ multi-tensor kernel
 can replace a body without touching the optimizer classes, provided it keeps the contract:
@@ -19,6 +21,7 @@ can replace a body without touching the optimizer classes, provided it keeps the
 from __future__ import annotations
 
 import heron
+from heron.ops import fused_optim
 
 
 def _lerp_(start, end, weight: float):
@@ -52,6 +55,15 @@ def _increment(steps) -> list:
 def sgd_update(params, grads, momentum_buffers, *, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool, maximize: bool) -> None:
     """SGD with optional momentum (heavy-ball or Nesterov), dampening and L2 weight decay."""
+    if fused_optim.fusable(params, grads):
+        first_step = momentum != 0 and all(buf is None for buf in momentum_buffers)
+        if momentum == 0 or first_step or fused_optim.fusable(params, momentum_buffers):
+            if first_step:  # the kernel starts each buffer from the gradient
+                momentum_buffers[:] = [heron.empty_like(p) for p in params]
+            fused_optim.sgd_step_(params, grads, momentum_buffers, lr=lr, momentum=momentum, dampening=dampening,
+                                  weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                                  first_step=first_step)
+            return
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         if weight_decay != 0:
@@ -73,7 +85,13 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,
                 decoupled_weight_decay: bool) -> None:
     """Adam (``decoupled_weight_decay=False``) and AdamW (``True``), with optional AMSGrad.
     ``max_exp_avg_sqs`` is empty unless ``amsgrad``."""
-    for i, (param, step) in enumerate(zip(params, _increment(steps))):
+    counts = _increment(steps)
+    if fused_optim.fusable(params, grads, exp_avgs, exp_avg_sqs, *((max_exp_avg_sqs,) if amsgrad else ())):
+        fused_optim.adam_step_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, counts, lr=lr, beta1=beta1,
+                               beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                               decoupled_weight_decay=decoupled_weight_decay)
+        return
+    for i, (param, step) in enumerate(zip(params, counts)):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
         if weight_decay != 0:
