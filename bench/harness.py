@@ -118,10 +118,45 @@ def time_fn(fn: Callable[[], Any], reps: int = 7, target_s: float = 0.02) -> Tim
 # --------------------------------------------------------------------------------------------
 
 
+def _openblas_thread_setters() -> List[Callable[[int], None]]:
+    """set_num_threads of every OpenBLAS loaded in this process (NumPy's bundled copy), found
+    through /proc/self/maps, so NumPy's BLAS runs at the same thread count as the others."""
+    import ctypes
+
+    setters = []
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")
+                     or ("openblas" in line.lower() and ".so" in line.split()[-1])}
+    except OSError:
+        return setters
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("openblas_set_num_threads", "openblas_set_num_threads64_", "scipy_openblas_set_num_threads64_",
+                     "scipy_openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                setters.append(fn)
+                break
+    return setters
+
+
+_BLAS_SETTERS: Optional[List[Callable[[int], None]]] = None
+
+
 def set_threads(n: int) -> None:
+    global _BLAS_SETTERS
     heron.set_num_threads(n)
     if torch is not None:
         torch.set_num_threads(n)
+    if _BLAS_SETTERS is None:
+        _BLAS_SETTERS = _openblas_thread_setters()
+    for setter in _BLAS_SETTERS:
+        setter(n)
 
 
 # --------------------------------------------------------------------------------------------
