@@ -1,6 +1,7 @@
 """heron.nn: neural-network building blocks with torch.nn's names, arguments, defaults,
 state_dict keys and printing: Module and its containers, layers, activations, losses,
-``heron.nn.functional``, ``heron.nn.init`` and ``heron.nn.utils``."""
+MultiheadAttention and the Transformer modules, ``heron.nn.functional``, ``heron.nn.init`` and
+``heron.nn.utils``."""
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
 from . import utils  # noqa: F401
@@ -17,6 +18,8 @@ from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Cros
 from .modules.module import Module
 from .modules.normalization import LayerNorm, RMSNorm
 from .modules.sparse import Embedding, EmbeddingBag
+from .modules.transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
+                                 TransformerEncoder, TransformerEncoderLayer)
 from .parameter import Parameter
 
 __all__ = [
@@ -25,5 +28,6 @@ __all__ = [
     "BatchNorm1d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
     "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softmax", "LogSoftmax", "Softmin", "GLU", "CosineSimilarity",
     "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
-    "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "functional", "init", "utils",
+    "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "MultiheadAttention", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer", "functional", "init", "utils",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 import heron
 
 from ..autograd import Function
+from ..ops import attention as _attention
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
 from ..ops.loss import cross_entropy_rows
@@ -337,6 +338,357 @@ def dropout(input, p=0.5, training=True, inplace=False):
     else:
         scaled_keep = heron.empty_like(input).bernoulli_(1.0 - p).mul_(1.0 / (1.0 - p))
     return input.mul_(scaled_keep) if inplace else input * scaled_keep
+
+
+# ---------------------------------------------------------------------------- attention
+def _require_tensor(op, name, position, value, optional=False):
+    if not isinstance(value, heron.Tensor) and not (optional and value is None):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not {type(value).__name__}")
+
+
+def _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa):
+    """torch's checks for scaled_dot_product_attention, with its exception types."""
+    op = "scaled_dot_product_attention"
+    for position, (name, t) in enumerate((("query", query), ("key", key), ("value", value)), start=1):
+        _require_tensor(op, name, position, t)
+    _require_tensor(op, "attn_mask", 4, attn_mask, optional=True)
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError(f"{op}: expected query, key, and value to all be at least 2 dimensional, but got "
+                           f"query.dim: {query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+    if not query.dtype is key.dtype is value.dtype:
+        raise RuntimeError(f"{op}: expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead.")
+    _require_floating(op, query.dtype)
+    if attn_mask is not None:
+        if is_causal:
+            raise RuntimeError(f"{op}: Explicit attn_mask should not be set when is_causal=True")
+        if attn_mask.dtype not in (heron.bool, heron.float32, query.dtype):
+            raise RuntimeError(f"{op}: expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                               f"attn_mask.dtype: {attn_mask.dtype} and query.dtype: {query.dtype} instead.")
+        if attn_mask.ndim < 2:
+            raise IndexError(f"{op}: Dimension out of range (attn_mask must have at least 2 dims (L, S), got "
+                             f"{attn_mask.ndim})")
+    if dropout_p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"{op}: query and key must have the same embedding size, got query {list(query.shape)} and "
+                           f"key {list(key.shape)}")
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"{op}: key and value must have the same sequence length, got key {list(key.shape)} and "
+                           f"value {list(value.shape)}")
+    if enable_gqa:
+        if min(query.ndim, key.ndim, value.ndim) < 3:
+            raise IndexError(f"{op}: enable_gqa needs a heads dim (-3) in query, key and value, got query.dim: "
+                             f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim}")
+        heads = (query.shape[-3], key.shape[-3], value.shape[-3])
+        if heads[0] % heads[1] or heads[0] % heads[2]:
+            raise RuntimeError(f"{op}: Number of heads in key and value must divide the number of heads in query, got "
+                               f"{heads[0]} query heads, {heads[1]} key heads and {heads[2]} value heads")
+    key_batch, value_batch = tuple(key.shape[:-2]), tuple(value.shape[:-2])
+    if enable_gqa:  # the heads dims after repeating
+        key_batch, value_batch = key_batch[:-1] + query.shape[-3:-2], value_batch[:-1] + query.shape[-3:-2]
+    batch = heron.broadcast_shapes(tuple(query.shape[:-2]), key_batch)
+    heron.broadcast_shapes(batch, value_batch)
+    scores_shape = tuple(batch) + (query.shape[-2], key.shape[-2])
+    if attn_mask is not None and tuple(heron.broadcast_shapes(tuple(attn_mask.shape), scores_shape)) != scores_shape:
+        raise RuntimeError(f"{op}: attn_mask of shape {list(attn_mask.shape)} does not broadcast to the attention "
+                           f"scores' shape {list(scores_shape)}")
+
+
+def _repeat_kv_heads(query, key, value, enable_gqa):
+    """Grouped-query attention: each key/value head repeated for its group of query heads (dim
+    -3), as torch's repeat_interleave; key and value as they are without ``enable_gqa``."""
+    if not enable_gqa:
+        return key, value
+
+    def repeat(t):
+        heads, groups = t.shape[-3], query.shape[-3] // t.shape[-3]
+        if groups == 1:
+            return t
+        lead = tuple(t.shape[:-3])
+        expanded = t.unsqueeze(-3).expand(*lead, heads, groups, *t.shape[-2:])
+        return expanded.reshape(*lead, heads * groups, *t.shape[-2:])
+
+    return repeat(key), repeat(value)
+
+
+def _sdpa_scale(head_dim, scale):
+    """The factor applied to q @ k^T: ``scale``, or 1 / sqrt(E) by default."""
+    if scale is not None:
+        return float(scale)
+    return 1.0 / math.sqrt(head_dim) if head_dim else math.inf
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(q @ k^T * scale + mask) @ v over the last two dims of query (..., L, E), key
+    (..., S, E) and value (..., S, Ev), as torch.nn.functional.scaled_dot_product_attention.
+
+    ``attn_mask`` broadcasts to (..., L, S): a bool mask marks the pairs that take part
+    (True), a float mask is added to the scores. ``is_causal`` lets query i see keys
+    0..i (torch's top-left alignment when L != S). ``scale`` defaults to 1/sqrt(E).
+    ``enable_gqa`` repeats each key/value head for its group of query heads (dim -3).
+    Dropout (when ``dropout_p`` > 0, whatever the training mode) draws from heron's
+    generator. A query row with no key to attend to returns zeros, as torch does.
+    The fused kernel runs the calls it covers; the others run the composite twin
+    ``_sdpa_reference``.
+    """
+    _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)
+    if _attention.fused_sdpa_applies(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
+        return _attention.fused_sdpa(query, key, value, attn_mask, is_causal, scale, enable_gqa)
+    return _sdpa_reference(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+
+
+def _sdpa_reference(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
+    """Reference attention from heron ops (the composite twin of the fused kernel; arguments
+    already validated): matmul, mask, softmax, dropout, matmul. float16/bfloat16 are
+    computed in float32. Rows whose scores are all -inf give zeros (torch's safe softmax),
+    with zero gradients."""
+    L, S = query.shape[-2], key.shape[-2]
+    key, value = _repeat_kv_heads(query, key, value, enable_gqa)
+    q, k, v = _upcast(query), _upcast(key), _upcast(value)
+    scores = heron.matmul(q * _sdpa_scale(query.shape[-1], scale), k.transpose(-2, -1))
+    if is_causal:
+        scores = scores.masked_fill(~heron.ones(L, S, dtype=heron.bool).tril(), -math.inf)
+        probs = heron.softmax(scores, -1)  # top-left aligned: every row keeps key 0
+    elif attn_mask is not None:
+        if attn_mask.dtype is heron.bool:
+            scores = scores.masked_fill(~attn_mask, -math.inf)
+        else:
+            scores = scores + attn_mask
+        probs = _safe_softmax(scores)
+    else:
+        probs = heron.softmax(scores, -1)
+    if dropout_p > 0.0:
+        probs = dropout(probs, dropout_p)
+    return heron.matmul(probs, v).to(query.dtype)
+
+
+def _safe_softmax(scores):
+    """Softmax over the last dim that gives 0 (and a zero gradient) on rows that are all
+    -inf, where the plain softmax gives nan."""
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    if not bool(dead.any()):
+        return heron.softmax(scores, -1)
+    probs = heron.softmax(scores.masked_fill(dead, 0.0), -1)
+    return probs.masked_fill(dead, 0.0)
+
+
+# ---------------------------------------------------------------------------- multi-head attention
+def _none_or_dtype(input):
+    if input is None:
+        return None
+    if isinstance(input, heron.Tensor):
+        return input.dtype
+    raise RuntimeError("input to _none_or_dtype() must be None or heron.Tensor")
+
+
+def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_other=True):
+    """A bool mask (True = masked out) as an additive float mask of ``target_type`` (0 or
+    -inf); a float mask as it is, as torch's helper of the same name."""
+    if mask is None:
+        return None
+    is_float = mask.is_floating_point()
+    if mask.dtype is not heron.bool and not is_float:
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype is not other_type:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", stacklevel=2)
+    if not is_float:
+        mask = heron.zeros(mask.shape, dtype=target_type).masked_fill(mask, -math.inf)
+    return mask
+
+
+def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
+    """True for batched (3-D) inputs, False for unbatched (2-D) ones; AssertionError (as
+    torch) for any other combination of dims."""
+    if query.ndim not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query tensor")
+    batched = query.ndim == 3
+    kind = "batched (3-D)" if batched else "unbatched (2-D)"
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise AssertionError(f"For {kind} `query`, expected `key` and `value` to be {query.ndim}-D but found "
+                             f"{key.ndim}-D and {value.ndim}-D tensors respectively")
+    if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
+        raise AssertionError(f"For {kind} `query`, expected `key_padding_mask` to be `None` or {query.ndim - 1}-D but "
+                             f"found {key_padding_mask.ndim}-D tensor instead")
+    if attn_mask is not None:
+        if attn_mask.ndim not in (2, 3):
+            raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                                 f"{attn_mask.ndim}-D tensor instead")
+        if not batched and attn_mask.ndim == 3:
+            expected = (num_heads, query.shape[0], key.shape[0])
+            if tuple(attn_mask.shape) != expected:
+                raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got {attn_mask.shape}")
+    return batched
+
+
+def _in_projection_packed(q, k, v, w, b=None):
+    """q, k and v projected by the three row blocks of the packed ``w`` (and ``b``); one GEMM
+    for self-attention, two when key is value."""
+    E = q.shape[-1]
+    if k is v:
+        if q is k:
+            return linear(q, w, b).chunk(3, -1)
+        w_q, w_kv = w.split([E, E * 2])
+        b_q, b_kv = (None, None) if b is None else b.split([E, E * 2])
+        return (linear(q, w_q, b_q),) + tuple(linear(k, w_kv, b_kv).chunk(2, -1))
+    w_q, w_k, w_v = w.chunk(3)
+    b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
+    """q, k and v projected by their own weights (MultiheadAttention with kdim/vdim)."""
+    Eq, Ek, Ev = q.shape[-1], k.shape[-1], v.shape[-1]
+    for what, t, shape in (("query weights", w_q, (Eq, Eq)), ("key weights", w_k, (Eq, Ek)),
+                           ("value weights", w_v, (Eq, Ev)), ("query bias", b_q, (Eq,)), ("key bias", b_k, (Eq,)),
+                           ("value bias", b_v, (Eq,))):
+        if t is not None and tuple(t.shape) != shape:
+            raise AssertionError(f"expecting {what} shape of {shape}, but got {t.shape}")
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def _pad_last_dim(t):
+    """``t`` with one zero appended along its last dim (torch's pad(t, (0, 1)))."""
+    return heron.cat([t, heron.zeros(*t.shape[:-1], 1, dtype=t.dtype)], -1)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k,
+                                 bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """Multi-head attention on (L, N, E) query and (S, N, E) key/value (or unbatched (L, E)
+    and (S, E)), as torch.nn.functional.multi_head_attention_forward: returns the output
+    and, with ``need_weights``, the attention weights (N, L, S), averaged over heads unless
+    ``average_attn_weights`` is False ((N, num_heads, L, S)). Without ``need_weights`` the
+    heads run through scaled_dot_product_attention."""
+    is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not is_batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask",
+                                       query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module method "
+                           "`generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # the hint is trusted: sdpa applies the causal mask itself
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match value's {value.shape[:2]}")
+        for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
+            if w is None:
+                raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight is None")
+        b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = _in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight, b_q, b_k, b_v)
+    else:
+        if key.shape != value.shape:
+            raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+
+    if attn_mask is not None:
+        expected = (tgt_len, src_len) if attn_mask.ndim == 2 else (bsz * num_heads, tgt_len, src_len)
+        if attn_mask.ndim not in (2, 3):
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+        if tuple(attn_mask.shape) != expected:
+            raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is {attn_mask.shape}, but should be "
+                               f"{expected}.")
+        if attn_mask.ndim == 2:
+            attn_mask = attn_mask.unsqueeze(0)
+
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError(f"bias cannot be added to static {'key' if static_k is not None else 'value'}.")
+        k = heron.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = heron.cat([v, bias_v.repeat(1, bsz, 1)])
+        attn_mask = None if attn_mask is None else _pad_last_dim(attn_mask)
+        key_padding_mask = None if key_padding_mask is None else _pad_last_dim(key_padding_mask)
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k is set but bias_v is None" if bias_k is not None else "bias_v is set but bias_k is None")
+
+    # (length, batch, embed) -> (batch * heads, length, head_dim)
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = _heads_first(k, static_k, "static_k", bsz * num_heads, head_dim)
+    v = _heads_first(v, static_v, "static_v", bsz * num_heads, head_dim)
+    if add_zero_attn:
+        zeros = heron.zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype)
+        k, v = heron.cat([k, zeros], 1), heron.cat([v, zeros.to(v.dtype)], 1)
+        attn_mask = None if attn_mask is None else _pad_last_dim(attn_mask)
+        key_padding_mask = None if key_padding_mask is None else _pad_last_dim(key_padding_mask)
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got {key_padding_mask.shape[0]}")
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                                 f"{key_padding_mask.shape[1]}")
+        key_padding_mask = (key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1)
+                            .reshape(bsz * num_heads, 1, src_len))
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+    if not training:
+        dropout_p = 0.0
+
+    if need_weights:
+        if is_causal and attn_mask is None:
+            raise AssertionError("FIXME: is_causal not implemented for need_weights")
+        q_scaled = q * math.sqrt(1.0 / float(head_dim))
+        if attn_mask is not None:
+            weights = heron.baddbmm(attn_mask, q_scaled, k.transpose(-2, -1))
+        else:
+            weights = heron.bmm(q_scaled, k.transpose(-2, -1))
+        weights = softmax(weights, dim=-1)  # a fully masked row gives nan here, as in torch
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = heron.bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not is_batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1 and attn_mask.ndim == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    return (out if is_batched else out.squeeze(1)), None
+
+
+def _heads_first(t, static, name, batch_heads, head_dim):
+    """(length, batch, embed) -> (batch * heads, length, head_dim), or the given ``static``
+    key/value (already in that layout) after checking its shape."""
+    if static is None:
+        return t.reshape(t.shape[0], batch_heads, head_dim).transpose(0, 1)
+    if static.shape[0] != batch_heads:
+        raise AssertionError(f"expecting {name}.size(0) of {batch_heads}, but got {static.shape[0]}")
+    if static.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.shape[2]}")
+    return static
 
 
 # ---------------------------------------------------------------------------- normalisation
