@@ -1,9 +1,11 @@
 """heron.nn: neural-network building blocks with torch.nn's names, arguments, defaults,
 state_dict keys and printing: Module and its containers, layers, activations, losses,
 MultiheadAttention and the Transformer modules, ``heron.nn.functional``, ``heron.nn.init`` and
-``heron.nn.utils``."""
+``heron.nn.utils``. ``heron.nn.positional`` adds rotary and sinusoidal position encodings (no
+torch.nn counterpart, so they stay out of ``__all__``, which lists torch.nn names only)."""
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
+from . import positional  # noqa: F401
 from . import utils  # noqa: F401
 from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax,
                                  Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
