@@ -87,6 +87,16 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return norm_backward(grad_y, x, mean, rstd, weight ? &*weight : nullptr, cols, rms, need_weight_grad, need_bias_grad);
   });
+  m.def("attention_forward", [](const Array& q, const Array& k, const Array& v, std::optional<Array> mask, double scale,
+                                bool causal) {
+    py::gil_scoped_release release;
+    return attention_forward(q, k, v, mask ? &*mask : nullptr, scale, causal);
+  });
+  m.def("attention_backward", [](const Array& grad_out, const Array& q, const Array& k, const Array& v, const Array& out,
+                                 const Array& lse, std::optional<Array> mask, double scale, bool causal) {
+    py::gil_scoped_release release;
+    return attention_backward(grad_out, q, k, v, out, lse, mask ? &*mask : nullptr, scale, causal);
+  });
   m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
                          const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
                          const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,

@@ -31,6 +31,7 @@ DispatchStub<MultinomialKernel> multinomial_stub("multinomial");
 DispatchStub<CrossEntropyKernel> cross_entropy_stub("cross_entropy");
 DispatchStub<AdamKernel> adam_stub("adam");
 DispatchStub<NormKernel> norm_stub("layer_norm");
+DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
 DispatchStub<SgdKernel> sgd_stub("sgd");
 DispatchStub<PeakKernel> peak_gflops_stub("peak_gflops");
 DispatchStub<PeakKernel> peak_bandwidth_stub("peak_bandwidth");

@@ -54,6 +54,7 @@ extern DispatchStub<CrossEntropyKernel> cross_entropy_stub;
 extern DispatchStub<AdamKernel> adam_stub;
 extern DispatchStub<NormKernel> norm_stub;
 extern DispatchStub<SgdKernel> sgd_stub;
+extern DispatchStub<AttentionKernel> attention_stub;
 extern DispatchStub<PeakKernel> peak_gflops_stub;
 extern DispatchStub<PeakKernel> peak_bandwidth_stub;
 

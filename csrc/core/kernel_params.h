@@ -169,6 +169,27 @@ struct NormParams {
   bool rms, backward;
 };
 
+// Fused scaled-dot-product attention over [batch, heads, len, dim] tensors (all contiguous;
+// heads is a multiple of kv_heads and query head h reads kv head h / (heads / kv_heads)).
+// The forward writes out and each query row's log-sum-exp of the scaled, masked scores; the
+// backward recomputes the probabilities from (q, k, lse) block by block and writes dq, dk, dv.
+struct AttentionParams {
+  const char* q;     // [batch, heads, q_len, head_dim]
+  const char* k;     // [batch, kv_heads, kv_len, head_dim]
+  const char* v;     // [batch, kv_heads, kv_len, value_dim]
+  const char* mask;  // additive, element (b, h, i, j) at mask_strides . (b, h, i, j); or null
+  int64_t mask_strides[4];  // in elements, 0 where the mask broadcasts
+  char* out;         // [batch, heads, q_len, value_dim]
+  char* lse;         // [batch, heads, q_len]; -inf for a row that sees no key
+  const char* grad_out;        // backward: [batch, heads, q_len, value_dim]
+  char *grad_q, *grad_k, *grad_v;
+  DType dtype;
+  int64_t batch, heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+  double scale;
+  bool causal;  // row i sees keys j <= i (torch's top-left alignment)
+  bool backward;
+};
+
 // One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
 // arithmetic follows torch's single-tensor implementations operation by operation.
 struct AdamParams {
@@ -222,6 +243,7 @@ using CrossEntropyKernel = void (*)(const CrossEntropyParams&);
 using AdamKernel = void (*)(const AdamParams&);
 using NormKernel = void (*)(const NormParams&);
 using SgdKernel = void (*)(const SgdParams&);
+using AttentionKernel = void (*)(const AttentionParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
 enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };

@@ -118,6 +118,15 @@ std::tuple<Array, Array, Array> norm_backward(const Array& grad_y, const Array& 
                                               const Array& rstd, const Array* weight, int64_t cols, bool rms,
                                               bool need_weight_grad, bool need_bias_grad);
 
+// Fused scaled-dot-product attention over [batch, heads, len, dim] (kv heads dividing heads);
+// mask: additive, broadcastable to [batch, heads, L, S]. Forward: (out, logsumexp per row);
+// backward: (grad_query, grad_key, grad_value).
+std::pair<Array, Array> attention_forward(const Array& query, const Array& key, const Array& value, const Array* mask,
+                                          double scale, bool causal);
+std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const Array& query, const Array& key,
+                                                   const Array& value, const Array& out, const Array& lse,
+                                                   const Array* mask, double scale, bool causal);
+
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;
   bool amsgrad, maximize, decoupled_weight_decay;

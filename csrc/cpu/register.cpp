@@ -15,6 +15,7 @@
   void adam_kernel(const AdamParams&);                                                   \
   void norm_kernel(const NormParams&);                                                   \
   void sgd_kernel(const SgdParams&);                                                     \
+  void attention_kernel(const AttentionParams&);                                         \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
   }
@@ -57,6 +58,7 @@ namespace {
     adam_stub.cpu[l] = &cpu::ISA::adam_kernel;                          \
     norm_stub.cpu[l] = &cpu::ISA::norm_kernel;                          \
     sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
+    attention_stub.cpu[l] = &cpu::ISA::attention_kernel;                \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)

@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "core/kernel_params.h"
+#include "cpu/gemm_serial.h"
 #include "cpu/simd/math.h"
 
 namespace HERON_ISA_NAMESPACE {
@@ -532,6 +533,23 @@ void gemm_typed(const heron::MatmulParams& p) {
 }
 
 }  // namespace
+
+template <typename T>
+bool gemm_serial(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                 int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t c_rs) {
+  Gemm<T> g;
+  g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
+  g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
+  g.c = c, g.c_rs = c_rs, g.bias = nullptr;
+  g.m = m, g.n = n, g.k = k;
+  g.alpha = alpha, g.beta = beta, g.act = GemmActivation::None;
+  return run_gemm(g);
+}
+
+template bool gemm_serial<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
+                                 int64_t, int64_t, float, float*, int64_t);
+template bool gemm_serial<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
+                                  int64_t, int64_t, double, double*, int64_t);
 
 void matmul_kernel(const heron::MatmulParams& p) {
   if (p.dtype == heron::DType::Float32) gemm_typed<float>(p);

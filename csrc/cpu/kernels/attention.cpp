@@ -1,0 +1,245 @@
+// Fused scaled-dot-product attention, FlashAttention-2 structure on the CPU.
+//
+// Forward, per task (batch, head, block of kQueryBlock query rows):
+//   for each block of kKeyBlock keys (causal: only those some row of the block can see)
+//     S = scale * Q_blk K_blk^T (+ mask)          kQueryBlock x kKeyBlock, stays in L2
+//     online softmax: running row max m and sum l; O_acc rescaled by exp(m_old - m_new)
+//     O_acc += exp(S - m) V_blk
+//   out = O_acc / l, lse = m + log(l)
+// Backward, per task (batch, kv head): for each key block and each query block that sees it,
+//   P = exp(scale * Q K^T + mask - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
+//   dK += scale * dS^T Q, dQ += scale * dS K
+// The score matrix never exists beyond one block: extra memory is O(block * (len + dim)).
+//
+// Determinism: tasks write disjoint outputs (the backward owns a kv head, so dK and dV of the
+// whole group of query heads are summed inside one task), and every sum runs in an order that
+// depends only on the sizes, so any thread count gives the same bits.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <new>
+
+#include "core/kernel_params.h"
+#include "cpu/gemm_serial.h"
+#include "cpu/simd/math.h"
+
+namespace HERON_ISA_NAMESPACE {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 128;
+
+// Scratch owned by one task: freed on every path, and a failed allocation is reported
+// instead of thrown (an exception must not leave an OpenMP region).
+template <typename T>
+struct TaskBuffer {
+  T* p;
+  explicit TaskBuffer(int64_t n) : p(static_cast<T*>(std::malloc(sizeof(T) * size_t(std::max<int64_t>(n, 1))))) {}
+  ~TaskBuffer() { std::free(p); }
+  TaskBuffer(const TaskBuffer&) = delete;
+  TaskBuffer& operator=(const TaskBuffer&) = delete;
+};
+
+// y[j] = exp(x[j] - shift): SIMD for float32 (the softmax kernel's exp), libm for float64.
+inline void exp_shifted(float* x, int64_t n, float shift) {
+  map_floats(x, x, n, [shift](vf v) { return exp_v(v - splat(shift)); });
+}
+inline void exp_shifted(double* x, int64_t n, double shift) {
+  for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j] - shift);
+}
+
+template <typename T>
+struct Problem {
+  const heron::AttentionParams& p;
+  const T *q, *k, *v, *mask;
+  int64_t group;  // query heads per kv head
+
+  explicit Problem(const heron::AttentionParams& params)
+      : p(params),
+        q(reinterpret_cast<const T*>(params.q)),
+        k(reinterpret_cast<const T*>(params.k)),
+        v(reinterpret_cast<const T*>(params.v)),
+        mask(reinterpret_cast<const T*>(params.mask)),
+        group(params.heads / params.kv_heads) {}
+
+  const T* q_head(int64_t b, int64_t h) const { return q + (b * p.heads + h) * p.q_len * p.head_dim; }
+  const T* k_head(int64_t b, int64_t kvh) const { return k + (b * p.kv_heads + kvh) * p.kv_len * p.head_dim; }
+  const T* v_head(int64_t b, int64_t kvh) const { return v + (b * p.kv_heads + kvh) * p.kv_len * p.value_dim; }
+
+  // Keys a block of query rows [i0, i1) can see: all, or under the causal mask those j < i1.
+  int64_t visible_keys(int64_t i1) const { return p.causal ? std::min(p.kv_len, i1) : p.kv_len; }
+
+  // S (rows x cols, row stride kKeyBlock) = scale * Q[i0:] K[j0:]^T, plus the mask, with
+  // -inf where the causal mask hides a key.
+  bool scores(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols, T* s) const {
+    const int64_t d = p.head_dim;
+    if (!gemm_serial<T>(rows, cols, d, T(p.scale), q_head(b, h) + i0 * d, d, 1, k_head(b, h / group) + j0 * d, 1, d,
+                        T(0), s, kKeyBlock))
+      return false;
+    if (mask) {
+      const int64_t* ms = p.mask_strides;
+      const T* m = mask + b * ms[0] + h * ms[1] + j0 * ms[3];
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* mrow = m + (i0 + r) * ms[2];
+        T* srow = s + r * kKeyBlock;
+        for (int64_t c = 0; c < cols; ++c) srow[c] += mrow[c * ms[3]];
+      }
+    }
+    if (p.causal && j0 + cols - 1 > i0) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = std::max<int64_t>(0, i0 + r + 1 - j0); c < cols; ++c)
+          s[r * kKeyBlock + c] = -std::numeric_limits<T>::infinity();
+    }
+    return true;
+  }
+};
+
+// ------------------------------------------------------------------------------ forward
+template <typename T>
+bool forward_task(const Problem<T>& pr, int64_t b, int64_t h, int64_t i0) {
+  const heron::AttentionParams& p = pr.p;
+  const int64_t rows = std::min(kQueryBlock, p.q_len - i0), dv = p.value_dim;
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  TaskBuffer<T> s(kQueryBlock * kKeyBlock), acc(kQueryBlock * dv), stats(2 * kQueryBlock);
+  if (!s.p || !acc.p || !stats.p) return false;
+  T *row_max = stats.p, *row_sum = stats.p + kQueryBlock;
+  std::fill(acc.p, acc.p + rows * dv, T(0));
+  std::fill(row_max, row_max + rows, kNegInf);
+  std::fill(row_sum, row_sum + rows, T(0));
+  const T* vh = pr.v_head(b, h / pr.group);
+  const int64_t keys = pr.visible_keys(i0 + rows);
+  for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
+    const int64_t cols = std::min(kKeyBlock, keys - j0);
+    if (!pr.scores(b, h, i0, rows, j0, cols, s.p)) return false;
+    for (int64_t r = 0; r < rows; ++r) {
+      T* srow = s.p + r * kKeyBlock;
+      T block_max = kNegInf;
+      for (int64_t c = 0; c < cols; ++c) block_max = std::max(block_max, srow[c]);
+      const T new_max = std::max(row_max[r], block_max);
+      const T shift = new_max == kNegInf ? T(0) : new_max;  // every score so far -inf: keep exp finite
+      exp_shifted(srow, cols, shift);
+      T block_sum = 0;
+      for (int64_t c = 0; c < cols; ++c) block_sum += srow[c];
+      const T rescale = std::exp(row_max[r] - shift);  // 0 on the first block that sees a key
+      if (rescale != T(1)) {
+        T* arow = acc.p + r * dv;
+        for (int64_t c = 0; c < dv; ++c) arow[c] *= rescale;
+      }
+      row_sum[r] = row_sum[r] * rescale + block_sum;
+      row_max[r] = new_max;
+    }
+    if (!gemm_serial<T>(rows, dv, cols, T(1), s.p, kKeyBlock, 1, vh + j0 * dv, dv, 1, T(1), acc.p, dv)) return false;
+  }
+  T* out = reinterpret_cast<T*>(p.out) + ((b * p.heads + h) * p.q_len + i0) * dv;
+  T* lse = reinterpret_cast<T*>(p.lse) + (b * p.heads + h) * p.q_len + i0;
+  for (int64_t r = 0; r < rows; ++r) {
+    // A row that sees no key (fully masked) gets zeros, as torch's SDPA returns for it.
+    const T inv = row_sum[r] > T(0) ? T(1) / row_sum[r] : T(0);
+    for (int64_t c = 0; c < dv; ++c) out[r * dv + c] = acc.p[r * dv + c] * inv;
+    lse[r] = row_sum[r] > T(0) ? row_max[r] + std::log(row_sum[r]) : kNegInf;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------ backward
+template <typename T>
+bool backward_task(const Problem<T>& pr, int64_t b, int64_t kvh) {
+  const heron::AttentionParams& p = pr.p;
+  const int64_t d = p.head_dim, dv = p.value_dim, L = p.q_len, S = p.kv_len;
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  const T scale = T(p.scale);
+  const T* kh = pr.k_head(b, kvh);
+  const T* vh = pr.v_head(b, kvh);
+  T* dk = reinterpret_cast<T*>(p.grad_k) + (b * p.kv_heads + kvh) * S * d;
+  T* dv_out = reinterpret_cast<T*>(p.grad_v) + (b * p.kv_heads + kvh) * S * dv;
+  std::fill(dk, dk + S * d, T(0));
+  std::fill(dv_out, dv_out + S * dv, T(0));
+  TaskBuffer<T> prob(kQueryBlock * kKeyBlock), dprob(kQueryBlock * kKeyBlock), delta(L);
+  if (!prob.p || !dprob.p || !delta.p) return false;
+  for (int64_t h = kvh * pr.group; h < (kvh + 1) * pr.group; ++h) {
+    const int64_t bh = b * p.heads + h;
+    const T* qh = pr.q_head(b, h);
+    const T* go = reinterpret_cast<const T*>(p.grad_out) + bh * L * dv;
+    const T* out = reinterpret_cast<const T*>(p.out) + bh * L * dv;
+    const T* lse = reinterpret_cast<const T*>(p.lse) + bh * L;
+    T* dq = reinterpret_cast<T*>(p.grad_q) + bh * L * d;
+    std::fill(dq, dq + L * d, T(0));
+    for (int64_t i = 0; i < L; ++i) {  // rowsum(dO * O): the softmax backward's per-row term
+      T sum = 0;
+      for (int64_t c = 0; c < dv; ++c) sum += go[i * dv + c] * out[i * dv + c];
+      delta.p[i] = sum;
+    }
+    for (int64_t j0 = 0; j0 < S; j0 += kKeyBlock) {
+      const int64_t cols = std::min(kKeyBlock, S - j0);
+      // Causal: rows before j0 see none of these keys; start at the query block holding row j0.
+      const int64_t first_block = p.causal ? j0 / kQueryBlock * kQueryBlock : 0;
+      for (int64_t i0 = first_block; i0 < L; i0 += kQueryBlock) {
+        const int64_t rows = std::min(kQueryBlock, L - i0);
+        if (!pr.scores(b, h, i0, rows, j0, cols, prob.p)) return false;
+        for (int64_t r = 0; r < rows; ++r) {
+          T* prow = prob.p + r * kKeyBlock;
+          if (lse[i0 + r] == kNegInf) std::fill(prow, prow + cols, T(0));  // the row saw no key
+          else exp_shifted(prow, cols, lse[i0 + r]);
+        }
+        // dV[j0:] += P^T dO[i0:]
+        if (!gemm_serial<T>(cols, dv, rows, T(1), prob.p, 1, kKeyBlock, go + i0 * dv, dv, 1, T(1), dv_out + j0 * dv, dv))
+          return false;
+        // dP = dO[i0:] V[j0:]^T, then dS = P * (dP - delta) in place
+        if (!gemm_serial<T>(rows, cols, dv, T(1), go + i0 * dv, dv, 1, vh + j0 * dv, 1, dv, T(0), dprob.p, kKeyBlock))
+          return false;
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* prow = prob.p + r * kKeyBlock;
+          T* dsrow = dprob.p + r * kKeyBlock;
+          const T dr = delta.p[i0 + r];
+          for (int64_t c = 0; c < cols; ++c) dsrow[c] = prow[c] * (dsrow[c] - dr);
+        }
+        // dK[j0:] += scale dS^T Q[i0:], dQ[i0:] += scale dS K[j0:]
+        if (!gemm_serial<T>(cols, d, rows, scale, dprob.p, 1, kKeyBlock, qh + i0 * d, d, 1, T(1), dk + j0 * d, d))
+          return false;
+        if (!gemm_serial<T>(rows, d, cols, scale, dprob.p, kKeyBlock, 1, kh + j0 * d, d, 1, T(1), dq + i0 * d, d))
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Runs task(t) for t in [0, tasks), over threads when there is more than one task.
+template <typename F>
+void run_tasks(int64_t tasks, const F& task) {
+  bool ok = true;
+  if (tasks <= 1 || omp_get_max_threads() == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks && ok; ++t) ok = task(t);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1) reduction(&& : ok)
+    for (int64_t t = 0; t < tasks; ++t) ok = task(t) && ok;
+  }
+  if (!ok) throw std::bad_alloc();
+}
+
+template <typename T>
+void attention_typed(const heron::AttentionParams& p) {
+  const Problem<T> pr(p);
+  if (p.backward) {
+    run_tasks(p.batch * p.kv_heads, [&](int64_t t) { return backward_task<T>(pr, t / p.kv_heads, t % p.kv_heads); });
+    return;
+  }
+  const int64_t q_blocks = (p.q_len + kQueryBlock - 1) / kQueryBlock;
+  run_tasks(p.batch * p.heads * q_blocks, [&](int64_t t) {
+    const int64_t bh = t / q_blocks;
+    return forward_task<T>(pr, bh / p.heads, bh % p.heads, t % q_blocks * kQueryBlock);
+  });
+}
+
+}  // namespace
+
+void attention_kernel(const heron::AttentionParams& p) {
+  if (p.dtype == heron::DType::Float32) attention_typed<float>(p);
+  else attention_typed<double>(p);
+}
+
+}  // namespace HERON_ISA_NAMESPACE
