@@ -402,6 +402,30 @@ def test_gradient_dtype_follows_the_input():
 
 
 # ---------------------------------------------------------------------------- memory and graph structure
+def test_several_outputs_of_one_node_as_roots():
+    """split's pieces share one node; asking for all of them at once must reach the input."""
+    x = leaf(np.arange(21.0).reshape(7, 3))
+    pieces = heron.split(x, 2)
+    assert len({id(p.grad_fn) for p in pieces}) == 1
+    (g,) = heron.autograd.grad(list(pieces), [x], grad_outputs=[heron.full_like(p, i + 1.0) for i, p in enumerate(pieces)])
+    np.testing.assert_array_equal(to_numpy(g)[:, 0], [1, 1, 2, 2, 3, 3, 4])
+    heron.autograd.backward(list(heron.unbind(x, 1)), [heron.ones(7, dtype=heron.float64)] * 3)
+    np.testing.assert_array_equal(to_numpy(x.grad), np.ones((7, 3)))
+
+
+def test_split_backward_is_one_join_not_one_zero_tensor_per_piece():
+    """Backward through n unbound pieces writes the gradient once (a chain of select views
+    would allocate n zero tensors of the whole input). Unused pieces get zeros."""
+    x = leaf(np.ones((5, 2)))
+    pieces = x.unbind(0)
+    node = pieces[0].grad_fn
+    assert all(p.grad_fn is node for p in pieces) and node.name() == "UnbindBackward0"
+    (pieces[1] * 3 + pieces[4]).sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad)[:, 0], [0, 3, 0, 0, 1])
+    with pytest.raises(NotImplementedError):
+        x.unbind(0)[0].mul_(2)  # pieces are views: in-place edits are refused as for any view
+
+
 def test_long_chain_does_not_recurse():
     x = heron.tensor([1.0], dtype=heron.float64, requires_grad=True)
     y = x

@@ -13,10 +13,10 @@ from .function import AccumulateGrad, BackwardNode
 def _dependencies(roots, needed=None):
     """Counts, for every node reachable from ``roots``, how many edges point at it."""
     deps = {}
-    seen = set()
-    stack = [n for n in roots if n is not None]
-    for n in stack:
-        seen.add(n)
+    # Each node once, although several roots may be outputs of one node (pieces of a split):
+    # walking it twice would count its edges twice and its inputs would never become ready.
+    stack = list(dict.fromkeys(n for n in roots if n is not None))
+    seen = set(stack)
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:

@@ -355,11 +355,7 @@ def split(tensor, split_size_or_sections, dim=0):
         sections = list(split_size_or_sections)
         if builtins.sum(sections) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at dimension {dim}), but got split_sizes={sections}")
-    out, pos = [], 0
-    for s in sections:
-        out.append(narrow(tensor, dim, pos, s))
-        pos += s
-    return tuple(out)
+    return _pieces(tensor, dim, sections, keep_dim=True)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -383,7 +379,43 @@ def chunk(input, chunks, dim=0):
 
 
 def unbind(input, dim=0):
-    return tuple(select(input, dim, i) for i in range(input.size(dim)))
+    return _pieces(input, dim, [1] * input.size(dim), keep_dim=False)
+
+
+class _Pieces(Function):
+    """Consecutive views of one input along ``dim`` (narrowed, or selected when not
+    ``keep_dim``) as ONE graph node, as torch's SplitBackward/UnbindBackward: backward joins
+    the pieces' gradients with one cat (stack). Separate narrow/select nodes would each write
+    their gradient into zeros of the whole input, so backward through n pieces would cost n
+    times the input (a recurrent layer stepping over its precomputed input projection)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, sections, keep_dim):
+        ctx.dim, ctx.keep_dim = dim, keep_dim
+        ctx.op = "split" if keep_dim else "unbind"  # the node prints as SplitBackward0 / UnbindBackward0
+        return _piece_views(x, dim, sections, keep_dim)
+
+    @staticmethod
+    def backward(ctx, *grads):  # grads of unused pieces arrive as zeros
+        return (cat(grads, ctx.dim) if ctx.keep_dim else stack(grads, ctx.dim)), None, None, None
+
+
+def _piece_views(x, dim, sections, keep_dim):
+    pieces, pos = [], 0
+    for size in sections:
+        pieces.append(wrap(x._a.narrow(dim, pos, size) if keep_dim else x._a.select(dim, pos)))
+        pos += size
+    return tuple(pieces)
+
+
+def _pieces(x, dim, sections, keep_dim):
+    dim = _wrap_dim(dim, x.ndim)
+    if not grad_needed(x) or not sections:
+        return _piece_views(x, dim, sections, keep_dim)
+    pieces = _Pieces.apply(x, dim, sections, keep_dim)
+    for piece in pieces:
+        piece._is_view_of_grad = True  # in-place edits of a piece are refused, as for other views
+    return pieces
 
 
 def flip(input, dims):
