@@ -1,9 +1,9 @@
-"""heron.nn.functional: activations, softmax, linear and embedding layers, dropout,
+"""heron.nn.functional: activations, softmax, linear and embedding layers, dropout, attention,
 normalisation, distances and losses, with torch's keyword arguments, defaults and errors.
 
 Layer norm, RMS norm and cross-entropy are written as composites of heron ops in private
-``_*_composite`` functions: they are the specification (and test reference) for fused kernels
-that may be placed in front of them.
+``_*_composite`` functions, and scaled-dot-product attention in ``_sdpa_reference``: they are
+the specification (and test reference) for the fused kernels placed in front of them.
 """
 from __future__ import annotations
 
