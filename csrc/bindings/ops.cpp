@@ -97,6 +97,15 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return attention_backward(grad_out, q, k, v, out, lse, mask ? &*mask : nullptr, scale, causal);
   });
+  m.def("lstm_forward", [](const Array& x_gates, const Array& w_hh, const Array& h0, const Array& c0, bool reverse) {
+    py::gil_scoped_release release;
+    return lstm_forward(x_gates, w_hh, h0, c0, reverse);
+  });
+  m.def("lstm_backward", [](std::optional<Array> grad_h_all, const Array& grad_hn, const Array& grad_cn,
+                            const Array& gates, const Array& c_all, const Array& c0, const Array& w_hh, bool reverse) {
+    py::gil_scoped_release release;
+    return lstm_backward(grad_h_all ? &*grad_h_all : nullptr, grad_hn, grad_cn, gates, c_all, c0, w_hh, reverse);
+  });
   m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
                          const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
                          const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,

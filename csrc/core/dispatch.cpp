@@ -32,6 +32,7 @@ DispatchStub<CrossEntropyKernel> cross_entropy_stub("cross_entropy");
 DispatchStub<AdamKernel> adam_stub("adam");
 DispatchStub<NormKernel> norm_stub("layer_norm");
 DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
+DispatchStub<LstmKernel> lstm_stub("lstm");
 DispatchStub<SgdKernel> sgd_stub("sgd");
 DispatchStub<PeakKernel> peak_gflops_stub("peak_gflops");
 DispatchStub<PeakKernel> peak_bandwidth_stub("peak_bandwidth");

@@ -190,6 +190,27 @@ struct AttentionParams {
   bool backward;
 };
 
+// One LSTM layer in one direction over a whole sequence (all contiguous, one dtype); gates in
+// torch's order i, f, g, o. The forward writes the activated gates, c and h of every step; the
+// backward reads them and writes the gradient of every step's gate pre-activations.
+struct LstmParams {
+  const char* x_gates;     // [steps, batch, 4 * hidden]: x_t W_ih^T + b_ih + b_hh
+  const char* w_hh;        // [4 * hidden, hidden]
+  const char* h0;          // [batch, hidden]
+  const char* c0;          // [batch, hidden]
+  char* gates;             // [steps, batch, 4 * hidden]: i, f, g, o after their nonlinearities
+  char* h_all;             // [steps, batch, hidden], by sequence index (also for reverse)
+  char* c_all;             // [steps, batch, hidden]
+  const char* grad_h_all;  // backward: gradient of h_all, or null
+  char* grad_gates;        // backward: [steps, batch, 4 * hidden]
+  char* grad_h0;           // backward: holds the gradient of h_n on entry, of h0 on return
+  char* grad_c0;           // backward: holds the gradient of c_n on entry, of c0 on return
+  DType dtype;
+  int64_t steps, batch, hidden;
+  bool reverse;  // process the sequence from its last step to its first
+  bool backward;
+};
+
 // One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
 // arithmetic follows torch's single-tensor implementations operation by operation.
 struct AdamParams {
@@ -244,6 +265,7 @@ using AdamKernel = void (*)(const AdamParams&);
 using NormKernel = void (*)(const NormParams&);
 using SgdKernel = void (*)(const SgdParams&);
 using AttentionKernel = void (*)(const AttentionParams&);
+using LstmKernel = void (*)(const LstmParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
 enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };

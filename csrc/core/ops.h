@@ -127,6 +127,15 @@ std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const 
                                                    const Array& value, const Array& out, const Array& lse,
                                                    const Array* mask, double scale, bool causal);
 
+// One LSTM layer, one direction, whole sequence. x_gates: [steps, batch, 4H] input projection
+// with both biases; forward returns (h_all, c_all, activated gates). The backward returns the
+// gate pre-activation gradients [steps, batch, 4H] and the gradients of h0 and c0.
+std::tuple<Array, Array, Array> lstm_forward(const Array& x_gates, const Array& w_hh, const Array& h0, const Array& c0,
+                                             bool reverse);
+std::tuple<Array, Array, Array> lstm_backward(const Array* grad_h_all, const Array& grad_hn, const Array& grad_cn,
+                                              const Array& gates, const Array& c_all, const Array& c0,
+                                              const Array& w_hh, bool reverse);
+
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;
   bool amsgrad, maximize, decoupled_weight_decay;

@@ -16,6 +16,7 @@
   void norm_kernel(const NormParams&);                                                   \
   void sgd_kernel(const SgdParams&);                                                     \
   void attention_kernel(const AttentionParams&);                                         \
+  void lstm_kernel(const LstmParams&);                                                   \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
   }
@@ -59,6 +60,7 @@ namespace {
     norm_stub.cpu[l] = &cpu::ISA::norm_kernel;                          \
     sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
     attention_stub.cpu[l] = &cpu::ISA::attention_kernel;                \
+    lstm_stub.cpu[l] = &cpu::ISA::lstm_kernel;                          \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)

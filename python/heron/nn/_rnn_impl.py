@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import heron
 
+from ..ops import rnn as _rnn_ops
 from . import functional as F
 
 
@@ -149,10 +150,27 @@ def rnn_layer(input, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes=None, nonl
 
 
 def lstm_layer(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse, batch_sizes=None):
-    """LSTM over a sequence (``lstm_step`` at each step). Returns (output, h_n, c_n)."""
-    gates_x = _steps(input_gates(input, w_ih, b_ih, b_hh, fold_hidden_bias=True), batch_sizes)
-    outputs, (h_n, c_n) = _scan(lambda x, h, c: lstm_step(x, h, c, w_hh, w_hr), gates_x, (h0, c0), reverse)
+    """LSTM over a sequence (``lstm_step`` at each step). Returns (output, h_n, c_n).
+
+    A padded sequence without projection runs the fused kernel (heron.ops.rnn): the time loop
+    forward and backward in one C++ call, ``lstm_sequence`` being its composite twin."""
+    gates_x = input_gates(input, w_ih, b_ih, b_hh, fold_hidden_bias=True)
+    if batch_sizes is None and w_hr is None and _rnn_ops.fused_lstm_applies(gates_x, h0, c0, w_hh):
+        return _rnn_ops.fused_lstm(gates_x, w_hh, h0, c0, reverse, twin=_lstm_sequence_twin(reverse))
+    outputs, (h_n, c_n) = _scan(lambda x, h, c: lstm_step(x, h, c, w_hh, w_hr), _steps(gates_x, batch_sizes),
+                                (h0, c0), reverse)
     return _join(outputs, batch_sizes), h_n, c_n
+
+
+def lstm_sequence(gates_x, w_hh, h0, c0, reverse):
+    """The composite twin of the fused LSTM kernel: (h of every step, h_n, c_n) of a layer
+    whose input projection with both biases is ``gates_x`` (T, B, 4H)."""
+    outputs, (h_n, c_n) = _scan(lambda x, h, c: lstm_step(x, h, c, w_hh, None), gates_x.unbind(0), (h0, c0), reverse)
+    return heron.stack(outputs), h_n, c_n
+
+
+def _lstm_sequence_twin(reverse):
+    return lambda gates_x, w_hh, h0, c0: lstm_sequence(gates_x, w_hh, h0, c0, reverse)
 
 
 def gru_layer(input, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes=None):

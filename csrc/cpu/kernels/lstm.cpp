@@ -1,0 +1,235 @@
+// Fused LSTM layer (one direction, whole sequence) forward and backward through time.
+//
+// The input projection x_t W_ih^T + b_ih + b_hh of every step arrives precomputed (one large
+// GEMM before the loop, done by the caller). Per step the forward adds h_{t-1} W_hh^T to it and
+// applies the gate nonlinearities, the cell update and the output right away, on blocks of
+// hidden units still in cache:
+//   i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the four gate rows (torch's order)
+//   c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+// The backward walks the steps in reverse and writes, per step, the gradient of the gate
+// pre-activations (dG); the caller turns dG into the weight gradients with one large GEMM each
+// and the input gradient with one more. Per step here: dG from (dh, dc, saved gates, c), then
+// dh_{t-1} = dG W_hh.
+//
+// Work per step is cut into fixed blocks of hidden units (never by thread count), and each
+// block's products and sums run in a fixed order, so any thread count gives the same bits.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/kernel_params.h"
+#include "cpu/gemm_serial.h"
+#include "cpu/simd/math.h"
+
+namespace HERON_ISA_NAMESPACE {
+namespace {
+
+constexpr int64_t kHiddenBlock = 64;           // hidden units per task within a step
+constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one thread
+
+// Lane-wise math on float32 SIMD vectors or on single float64 values, so one cell body
+// serves both dtypes. load/store move `n` valid lanes (the rest padded with zeros).
+inline vf load_lanes(const float* p, int64_t n) {
+  vf v = {};
+  std::memcpy(&v, p, size_t(n) * sizeof(float));
+  return v;
+}
+inline double load_lanes(const double* p, int64_t) { return *p; }
+inline void store_lanes(float* p, vf v, int64_t n) { std::memcpy(p, &v, size_t(n) * sizeof(float)); }
+inline void store_lanes(double* p, double v, int64_t) { *p = v; }
+inline vf sigmoid_lanes(vf x) { return sigmoid_v(x); }
+inline double sigmoid_lanes(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline vf tanh_lanes(vf x) { return tanh_v(x); }
+inline double tanh_lanes(double x) { return std::tanh(x); }
+
+template <typename T>
+struct Lanes;
+template <>
+struct Lanes<float> {
+  using V = vf;
+  static constexpr int64_t kCount = kFloatLanes;
+};
+template <>
+struct Lanes<double> {
+  using V = double;
+  static constexpr int64_t kCount = 1;
+};
+
+template <typename T>
+struct Layer {
+  const heron::LstmParams& p;
+  int64_t B, H, G;  // batch, hidden, 4 * hidden
+
+  explicit Layer(const heron::LstmParams& params) : p(params), B(params.batch), H(params.hidden), G(4 * params.hidden) {}
+
+  // The sequence index of the s-th step processed (reverse runs the sequence backwards).
+  int64_t time_of(int64_t step) const { return p.reverse ? p.steps - 1 - step : step; }
+  const T* at(const char* base, int64_t t, int64_t width) const {
+    return reinterpret_cast<const T*>(base) + t * B * width;
+  }
+  T* at(char* base, int64_t t, int64_t width) const { return reinterpret_cast<T*>(base) + t * B * width; }
+  // h_{t-1} / c_{t-1} as seen by the s-th step: the initial state on the first step.
+  const T* prev_h(int64_t step) const {
+    return step == 0 ? reinterpret_cast<const T*>(p.h0) : at(p.h_all, time_of(step - 1), H);
+  }
+  const T* prev_c(int64_t step) const {
+    return step == 0 ? reinterpret_cast<const T*>(p.c0) : at(p.c_all, time_of(step - 1), H);
+  }
+};
+
+// step_fn(s, each) for s in [0, steps) in order; step_fn calls each(block) once, which runs
+// block(task) for every task of the step: shared over one OpenMP team (created once for the
+// whole sequence, a barrier between steps) when the steps are large enough. Returns false
+// when a block failed.
+template <typename StepFn>
+bool run_steps(int64_t steps, int64_t tasks, double step_flops, const StepFn& step_fn) {
+  bool ok = true;
+  const bool parallel = step_flops >= kParallelStepFlops && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
+  if (!parallel) {
+    for (int64_t s = 0; s < steps && ok; ++s) ok = step_fn(s, [&](auto&& block) {
+      for (int64_t t = 0; t < tasks; ++t)
+        if (!block(t)) return false;
+      return true;
+    });
+    return ok;
+  }
+#pragma omp parallel
+  {
+    for (int64_t s = 0; s < steps; ++s) {
+      step_fn(s, [&](auto&& block) {
+        bool mine = true;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tasks; ++t)
+          if (!block(t)) mine = false;
+        if (!mine) {
+#pragma omp atomic write
+          ok = false;
+        }
+        return true;  // the implicit barrier of the loop above ends the phase
+      });
+    }
+  }
+  return ok;
+}
+
+// ------------------------------------------------------------------------------ forward
+template <typename T>
+bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
+  using V = typename Lanes<T>::V;
+  const int64_t B = L.B, H = L.H, G = L.G, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
+  const int64_t t = L.time_of(step);
+  const T* x_gates = L.at(L.p.x_gates, t, G);
+  T* gates = L.at(L.p.gates, t, G);
+  const T* h_prev = L.prev_h(step);
+  const T* c_prev = L.prev_c(step);
+  const T* w_hh = reinterpret_cast<const T*>(L.p.w_hh);
+  for (int gate = 0; gate < 4; ++gate) {  // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T
+    const int64_t col = gate * H + j0;
+    for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * G + col, x_gates + b * G + col, sizeof(T) * size_t(j1 - j0));
+    if (!gemm_serial<T>(B, j1 - j0, H, T(1), h_prev, H, 1, w_hh + col * H, 1, H, T(1), gates + col, G)) return false;
+  }
+  T* c_out = L.at(L.p.c_all, t, H);
+  T* h_out = L.at(L.p.h_all, t, H);
+  for (int64_t b = 0; b < B; ++b) {
+    T* g = gates + b * G;
+    for (int64_t j = j0; j < j1; j += Lanes<T>::kCount) {
+      const int64_t n = std::min<int64_t>(Lanes<T>::kCount, j1 - j);
+      const V i = sigmoid_lanes(load_lanes(g + j, n)), f = sigmoid_lanes(load_lanes(g + H + j, n));
+      const V z = tanh_lanes(load_lanes(g + 2 * H + j, n)), o = sigmoid_lanes(load_lanes(g + 3 * H + j, n));
+      const V c = f * load_lanes(c_prev + b * H + j, n) + i * z;
+      store_lanes(g + j, i, n), store_lanes(g + H + j, f, n), store_lanes(g + 2 * H + j, z, n);
+      store_lanes(g + 3 * H + j, o, n);
+      store_lanes(c_out + b * H + j, c, n);
+      store_lanes(h_out + b * H + j, o * tanh_lanes(c), n);
+    }
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------ backward
+// dG of one step for hidden units [j0, j1), from dh (the carried gradient plus this step's
+// output gradient) and the carried dc; dc becomes the gradient for c_{t-1} in place.
+template <typename T>
+void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, const T* dh_carry, T* dc_carry) {
+  using V = typename Lanes<T>::V;
+  const int64_t B = L.B, H = L.H, G = L.G, t = L.time_of(step);
+  const T* gates = L.at(L.p.gates, t, G);
+  const T* c = L.at(L.p.c_all, t, H);
+  const T* c_prev = L.prev_c(step);
+  const T* grad_out = L.p.grad_h_all ? L.at(L.p.grad_h_all, t, H) : nullptr;
+  T* dg = L.at(L.p.grad_gates, t, G);
+  const V one = V{} + T(1);
+  for (int64_t b = 0; b < B; ++b) {
+    const T* g = gates + b * G;
+    for (int64_t j = j0; j < j1; j += Lanes<T>::kCount) {
+      const int64_t n = std::min<int64_t>(Lanes<T>::kCount, j1 - j), bj = b * H + j;
+      V dh = load_lanes(dh_carry + bj, n);
+      if (grad_out) dh = dh + load_lanes(grad_out + bj, n);
+      const V i = load_lanes(g + j, n), f = load_lanes(g + H + j, n), z = load_lanes(g + 2 * H + j, n),
+              o = load_lanes(g + 3 * H + j, n);
+      const V tc = tanh_lanes(load_lanes(c + bj, n));
+      const V dc = load_lanes(dc_carry + bj, n) + dh * o * (one - tc * tc);
+      T* d = dg + b * G;
+      store_lanes(d + j, dc * z * i * (one - i), n);
+      store_lanes(d + H + j, dc * load_lanes(c_prev + bj, n) * f * (one - f), n);
+      store_lanes(d + 2 * H + j, dc * i * (one - z * z), n);
+      store_lanes(d + 3 * H + j, dh * tc * o * (one - o), n);
+      store_lanes(dc_carry + bj, dc * f, n);
+    }
+  }
+}
+
+template <typename T>
+bool lstm_backward(const Layer<T>& L) {
+  const int64_t B = L.B, H = L.H, G = L.G, blocks = (H + kHiddenBlock - 1) / kHiddenBlock;
+  // The carried dh and dc live in the outputs dh0 / dc0 (they start as the gradients of h_n, c_n).
+  T* dh = reinterpret_cast<T*>(L.p.grad_h0);
+  T* dc = reinterpret_cast<T*>(L.p.grad_c0);
+  const T* w_hh = reinterpret_cast<const T*>(L.p.w_hh);
+  // Each step is two phases over hidden blocks: dG from dh and dc (elementwise), then
+  // dh_{t-1} = dG W_hh (reads all of dG, so only after every block's dG). Even phase numbers
+  // run the first, odd ones the second.
+  return run_steps(2 * L.p.steps, blocks, 2.0 * double(B) * double(G) * double(H), [&](int64_t phase, auto&& each) {
+    const int64_t step = L.p.steps - 1 - phase / 2;
+    if (phase % 2 == 0) {
+      return each([&](int64_t block) {
+        gate_grads(L, step, block * kHiddenBlock, std::min(H, (block + 1) * kHiddenBlock), dh, dc);
+        return true;
+      });
+    }
+    const T* dg = L.at(L.p.grad_gates, L.time_of(step), G);
+    return each([&](int64_t block) {
+      const int64_t j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
+      return gemm_serial<T>(B, j1 - j0, G, T(1), dg, G, 1, w_hh + j0, H, 1, T(0), dh + j0, H);
+    });
+  });
+}
+
+template <typename T>
+void lstm_typed(const heron::LstmParams& p) {
+  const Layer<T> L(p);
+  const int64_t blocks = (L.H + kHiddenBlock - 1) / kHiddenBlock;
+  bool ok;
+  if (p.backward) {
+    ok = lstm_backward(L);
+  } else {
+    ok = run_steps(p.steps, blocks, 2.0 * double(L.B) * double(L.G) * double(L.H), [&](int64_t s, auto&& each) {
+      return each([&](int64_t block) { return forward_block(L, s, block); });
+    });
+  }
+  if (!ok) throw std::bad_alloc();
+}
+
+}  // namespace
+
+void lstm_kernel(const heron::LstmParams& p) {
+  if (p.dtype == heron::DType::Float32) lstm_typed<float>(p);
+  else lstm_typed<double>(p);
+}
+
+}  // namespace HERON_ISA_NAMESPACE
