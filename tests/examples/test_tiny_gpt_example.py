@@ -27,18 +27,10 @@ def text_file(tmp_path):
     return str(path)
 
 
-def _run(args):
-    threads = heron.get_num_threads()
-    try:
-        return tiny_gpt.main(args)
-    finally:
-        heron.set_num_threads(threads)
-
-
 def test_a_short_run_learns_and_samples(text_file, tmp_path, capsys):
     checkpoint = tmp_path / "gpt.safetensors"
-    summary = _run(["--data", text_file, "--max-iters", "40", "--eval-interval", "40", "--checkpoint", str(checkpoint),
-                    "--sample-tokens", "20"] + SMALL)
+    summary = tiny_gpt.main(["--data", text_file, "--max-iters", "40", "--eval-interval", "40", "--checkpoint",
+                             str(checkpoint), "--sample-tokens", "20"] + SMALL)
     output = capsys.readouterr().out
     (_, _, val_before), (_, _, val_after) = summary["eval"][0], summary["eval"][-1]
     assert val_after < val_before - 0.5, output  # from ln(vocab) ~ 4.2 towards the character frequencies
@@ -52,9 +44,9 @@ def test_a_short_run_learns_and_samples(text_file, tmp_path, capsys):
 def test_resuming_from_a_checkpoint_continues_exactly(text_file, tmp_path):
     checkpoint = str(tmp_path / "gpt.safetensors")
     common = ["--data", text_file, "--eval-interval", "6", "--sample-tokens", "0"] + SMALL
-    straight = _run(common + ["--max-iters", "12", "--checkpoint", ""])
-    _run(common + ["--max-iters", "6", "--lr-decay-iters", "12", "--checkpoint", checkpoint])
-    resumed = _run(common + ["--max-iters", "12", "--resume", checkpoint, "--checkpoint", ""])
+    straight = tiny_gpt.main(common + ["--max-iters", "12", "--checkpoint", ""])
+    tiny_gpt.main(common + ["--max-iters", "6", "--lr-decay-iters", "12", "--checkpoint", checkpoint])
+    resumed = tiny_gpt.main(common + ["--max-iters", "12", "--resume", checkpoint, "--checkpoint", ""])
     assert resumed["train_loss"] == straight["train_loss"][6:]
     assert resumed["eval"][-1] == straight["eval"][-1]
 

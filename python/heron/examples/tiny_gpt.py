@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 import heron
 from heron import nn
+from heron.examples._options import add_run_options, apply_run_options, check_options
 from heron.examples.mnist import progress_bar
 from heron.nn import functional as F
 
@@ -228,26 +229,11 @@ def parse_args(argv=None):
     add("--eval-interval", type=int, default=250)
     add("--eval-iters", type=int, default=20)
     add("--log-interval", type=int, default=50)
-    add("--threads", type=int, default=None)
-    add("--seed", type=int, default=0)
-    add("--checkpoint", default="tiny_gpt.safetensors", help="checkpoint written at each evaluation ('' to skip)")
-    add("--resume", default=None, help="checkpoint to continue training from")
-    add("--sample-tokens", type=int, default=300, help="characters to sample at the end (0: none)")
-    add("--temperature", type=float, default=0.8)
+    add_run_options(add, "tiny_gpt.safetensors", "checkpoint written at each evaluation")
     add("--top-k", type=int, default=40)
-    add("--prompt", default="\n")
-    add("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    for name in ("max_iters", "batch_size", "block_size", "n_layer", "n_head", "n_embd", "eval_interval", "eval_iters",
-                 "log_interval", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
-    if not 0.0 <= args.dropout < 1.0:
-        parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.temperature <= 0:
-        parser.error(f"--temperature must be positive, got {args.temperature}")
-    return args
+    return check_options(parser, parser.parse_args(argv), ("max_iters", "batch_size", "block_size", "n_layer", "n_head",
+                                                           "n_embd", "eval_interval", "eval_iters", "log_interval",
+                                                           "threads"))
 
 
 class Trainer:
@@ -299,10 +285,7 @@ class Trainer:
 
 def main(argv=None):
     """Trains, then samples; returns a summary dict (losses, steps, milliseconds per step)."""
-    args = parse_args(argv)
-    if args.threads is not None:
-        heron.set_num_threads(args.threads)
-    heron.manual_seed(args.seed)
+    args = apply_run_options(parse_args(argv))
     train_data, val_data = load_splits(args.data, args.block_size)
     splits = {"train": train_data, "val": val_data}
     trainer = Trainer(args, train_data.vocab_size)

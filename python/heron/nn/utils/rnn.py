@@ -23,6 +23,14 @@ __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_
            "unpad_sequence", "pack_sequence", "unpack_sequence"]
 
 
+def _converter(dtype_name):
+    """A PackedSequence method converting its data to heron.<dtype_name>."""
+    def convert(self):
+        return self.to(dtype=getattr(heron, dtype_name))
+
+    return convert
+
+
 class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
     """(data, batch_sizes, sorted_indices, unsorted_indices), a namedtuple as in torch. Built
     by ``pack_padded_sequence`` and ``pack_sequence``; ``PackedSequence(data, batch_sizes,
@@ -60,29 +68,9 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
     def cpu(self, *args, **kwargs):
         return self.to(*args, **{**kwargs, "device": "cpu"})
 
-    def double(self):
-        return self.to(dtype=heron.float64)
-
-    def float(self):
-        return self.to(dtype=heron.float32)
-
-    def half(self):
-        return self.to(dtype=heron.float16)
-
-    def long(self):
-        return self.to(dtype=heron.int64)
-
-    def int(self):
-        return self.to(dtype=heron.int32)
-
-    def short(self):
-        return self.to(dtype=heron.int16)
-
-    def char(self):
-        return self.to(dtype=heron.int8)
-
-    def byte(self):
-        return self.to(dtype=heron.uint8)
+    # data.to(dtype) under Tensor's names: double(), float(), half(), long(), int(), short(), char(), byte()
+    double, float, half = (_converter(name) for name in ("float64", "float32", "float16"))
+    long, int, short, char, byte = (_converter(name) for name in ("int64", "int32", "int16", "int8", "uint8"))
 
     @property
     def is_cuda(self):
@@ -197,7 +185,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     """Stacks tensors ``(L_i, *)`` of different lengths into ``(max L, B, *)`` (``(B, max L,
     *)`` with batch_first), padding each on the right (or on the left) with padding_value."""
     if not isinstance(sequences, Iterable):
-        raise RuntimeError(f"pad_sequence: Expected iterable for input sequences, but got arg of type: {type(sequences)}")
+        raise RuntimeError("pad_sequence: Expected iterable for input sequences, but got arg of type: "
+                           f"{type(sequences)}")
     sequences = tuple(sequences)
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
