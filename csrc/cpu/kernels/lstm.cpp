@@ -31,6 +31,9 @@ namespace {
 
 constexpr int64_t kHiddenBlock = 64;           // hidden units per task within a step
 constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one thread
+// Below this batch the forward's per-step product is (nearly) a matrix-vector product, which
+// reads W_hh's rows in place as dot products: rearranging the weights would cost more.
+constexpr int64_t kPackForwardBatch = 8;
 
 // Lane-wise math on float32 SIMD vectors or on single float64 values, so one cell body
 // serves both dtypes. load/store move `n` valid lanes (the rest padded with zeros).
@@ -64,6 +67,7 @@ template <typename T>
 struct Layer {
   const heron::LstmParams& p;
   int64_t B, H, G;  // batch, hidden, 4 * hidden
+  const T* w = nullptr;  // W_hh rearranged into per-block slabs (pack_weights), or null: read W_hh in place
 
   explicit Layer(const heron::LstmParams& params) : p(params), B(params.batch), H(params.hidden), G(4 * params.hidden) {}
 
@@ -81,6 +85,34 @@ struct Layer {
     return step == 0 ? reinterpret_cast<const T*>(p.c0) : at(p.c_all, time_of(step - 1), H);
   }
 };
+
+// W_hh rearranged once per call into one contiguous slab per block of hidden units, so the
+// per-step GEMMs read their B operand as rows a block wide (256 bytes) instead of rows
+// 4H or H elements apart (4 KiB apart at H = 256: cache-set aliasing) and repack nothing.
+//   forward:  for block [j0, j1) and gate g, W_hh[g*H + j0 : g*H + j1, :]^T  (H x n)
+//   backward: for block [j0, j1), W_hh[:, j0 : j1]                           (4H x n)
+// Block [j0, j1) starts at element 4 * H * j0 in both layouts.
+template <typename T>
+T* pack_weights(const T* w_hh, int64_t H, bool backward) {
+  T* out = static_cast<T*>(std::malloc(sizeof(T) * size_t(std::max<int64_t>(4 * H * H, 1))));
+  if (!out) return nullptr;
+  for (int64_t j0 = 0; j0 < H; j0 += kHiddenBlock) {
+    const int64_t n = std::min(kHiddenBlock, H - j0);
+    T* block = out + 4 * H * j0;
+    if (backward) {
+      for (int64_t c = 0; c < 4 * H; ++c) std::memcpy(block + c * n, w_hh + c * H + j0, sizeof(T) * size_t(n));
+      continue;
+    }
+    for (int gate = 0; gate < 4; ++gate) {
+      T* slab = block + gate * H * n;
+      for (int64_t j = 0; j < n; ++j) {
+        const T* row = w_hh + (gate * H + j0 + j) * H;
+        for (int64_t k = 0; k < H; ++k) slab[k * n + j] = row[k];
+      }
+    }
+  }
+  return out;
+}
 
 // step_fn(s, each) for s in [0, steps) in order; step_fn calls each(block) once, which runs
 // block(task) for every task of the step: shared over one OpenMP team (created once for the
@@ -127,11 +159,15 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   T* gates = L.at(L.p.gates, t, G);
   const T* h_prev = L.prev_h(step);
   const T* c_prev = L.prev_c(step);
-  const T* w_hh = reinterpret_cast<const T*>(L.p.w_hh);
+  const int64_t n = j1 - j0;
   for (int gate = 0; gate < 4; ++gate) {  // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T
     const int64_t col = gate * H + j0;
-    for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * G + col, x_gates + b * G + col, sizeof(T) * size_t(j1 - j0));
-    if (!gemm_serial<T>(B, j1 - j0, H, T(1), h_prev, H, 1, w_hh + col * H, 1, H, T(1), gates + col, G)) return false;
+    for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * G + col, x_gates + b * G + col, sizeof(T) * size_t(n));
+    const bool done = L.w ? gemm_serial<T>(B, n, H, T(1), h_prev, H, 1, L.w + 4 * H * j0 + gate * H * n, n, 1, T(1),
+                                           gates + col, G)
+                          : gemm_serial<T>(B, n, H, T(1), h_prev, H, 1, reinterpret_cast<const T*>(L.p.w_hh) + col * H,
+                                           1, H, T(1), gates + col, G);
+    if (!done) return false;
   }
   T* c_out = L.at(L.p.c_all, t, H);
   T* h_out = L.at(L.p.h_all, t, H);
@@ -190,7 +226,6 @@ bool lstm_backward(const Layer<T>& L) {
   // The carried dh and dc live in the outputs dh0 / dc0 (they start as the gradients of h_n, c_n).
   T* dh = reinterpret_cast<T*>(L.p.grad_h0);
   T* dc = reinterpret_cast<T*>(L.p.grad_c0);
-  const T* w_hh = reinterpret_cast<const T*>(L.p.w_hh);
   // Each step is two phases over hidden blocks: dG from dh and dc (elementwise), then
   // dh_{t-1} = dG W_hh (reads all of dG, so only after every block's dG). Even phase numbers
   // run the first, odd ones the second.
@@ -205,14 +240,20 @@ bool lstm_backward(const Layer<T>& L) {
     const T* dg = L.at(L.p.grad_gates, L.time_of(step), G);
     return each([&](int64_t block) {
       const int64_t j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
-      return gemm_serial<T>(B, j1 - j0, G, T(1), dg, G, 1, w_hh + j0, H, 1, T(0), dh + j0, H);
+      return gemm_serial<T>(B, j1 - j0, G, T(1), dg, G, 1, L.w + 4 * H * j0, j1 - j0, 1, T(0), dh + j0, H);
     });
   });
 }
 
 template <typename T>
 void lstm_typed(const heron::LstmParams& p) {
-  const Layer<T> L(p);
+  Layer<T> L(p);
+  T* packed = nullptr;
+  if (p.backward || p.batch >= kPackForwardBatch) {
+    packed = pack_weights(reinterpret_cast<const T*>(p.w_hh), L.H, p.backward);
+    if (!packed) throw std::bad_alloc();
+  }
+  L.w = packed;
   const int64_t blocks = (L.H + kHiddenBlock - 1) / kHiddenBlock;
   bool ok;
   if (p.backward) {
@@ -222,6 +263,7 @@ void lstm_typed(const heron::LstmParams& p) {
       return each([&](int64_t block) { return forward_block(L, s, block); });
     });
   }
+  std::free(packed);
   if (!ok) throw std::bad_alloc();
 }
 
