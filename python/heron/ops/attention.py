@@ -23,7 +23,10 @@ def _heads_view(t):
     absent) and the dims before it fold into one batch dim."""
     if t.ndim == 2:
         return t.reshape(1, 1, *t.shape)
-    return t.reshape(-1, *t.shape[-3:])
+    batch = 1
+    for size in t.shape[:-3]:
+        batch *= size
+    return t.reshape(batch, *t.shape[-3:])  # not -1: ambiguous when a dim is 0
 
 
 def fused_sdpa_applies(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa) -> bool:
