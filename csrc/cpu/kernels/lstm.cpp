@@ -34,6 +34,7 @@ constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one 
 // Below this batch the forward's per-step product is (nearly) a matrix-vector product, which
 // reads W_hh's rows in place as dot products: rearranging the weights would cost more.
 constexpr int64_t kPackForwardBatch = 8;
+constexpr int64_t kDepthSlice = 256;  // backward: dh = dG W_hh summed over 4H in slices this deep
 
 // Lane-wise math on float32 SIMD vectors or on single float64 values, so one cell body
 // serves both dtypes. load/store move `n` valid lanes (the rest padded with zeros).
@@ -239,8 +240,16 @@ bool lstm_backward(const Layer<T>& L) {
     }
     const T* dg = L.at(L.p.grad_gates, L.time_of(step), G);
     return each([&](int64_t block) {
-      const int64_t j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
-      return gemm_serial<T>(B, j1 - j0, G, T(1), dg, G, 1, L.w + 4 * H * j0, j1 - j0, 1, T(0), dh + j0, H);
+      const int64_t j0 = block * kHiddenBlock, n = std::min(H, j0 + kHiddenBlock) - j0;
+      const T* slab = L.w + 4 * H * j0;
+      // K = 4H cut into slices the GEMM takes without packing (its small-problem path),
+      // added in order.
+      for (int64_t k0 = 0; k0 < G; k0 += kDepthSlice) {
+        const int64_t depth = std::min(kDepthSlice, G - k0);
+        if (!gemm_serial<T>(B, n, depth, T(1), dg + k0, G, 1, slab + k0 * n, n, 1, T(k0 ? 1 : 0), dh + j0, H))
+          return false;
+      }
+      return true;
     });
   });
 }
