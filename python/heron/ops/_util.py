@@ -82,3 +82,19 @@ class ValuesIndices(tuple):
     @property
     def indices(self):
         return self[1]
+
+
+def twin_grads(twin, grad_outputs, inputs):
+    """The gradients of ``inputs`` through the composite twin of a fused op, recorded so they
+    can be differentiated again (a fused kernel's backward under create_graph). ``twin(*inputs)``
+    returns one tensor or a tuple matching ``grad_outputs``; None where an input needs no
+    gradient or an output got none."""
+    from ..autograd import grad
+
+    outputs = twin(*inputs)
+    if not isinstance(outputs, tuple):
+        outputs, grad_outputs = (outputs,), (grad_outputs,)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if g is not None]
+    wanted = [t for t in inputs if t is not None and t.requires_grad]
+    found = iter(grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True))
+    return tuple(next(found) if t is not None and t.requires_grad else None for t in inputs)

@@ -14,7 +14,7 @@ from .. import _C
 from .._dtype import bool_, float32, float64
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ._util import wrap
+from ._util import twin_grads, wrap
 from .creation import zeros
 
 
@@ -93,16 +93,8 @@ class FusedAttention(Function):
     def backward(ctx, grad_out):
         q, k, v, out, lse = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
-            return _twin_grads(ctx.twin, grad_out, q, k, v) + (None, None, None, None)
+            return twin_grads(ctx.twin, grad_out, (q, k, v)) + (None, None, None, None)
         mask = ctx.mask
         dq, dk, dv = _C.attention_backward(grad_out.contiguous()._a, q._a, k._a, v._a, out._a, lse._a,
                                            None if mask is None else mask._a, ctx.scale, ctx.causal)
         return wrap(dq), wrap(dk), wrap(dv), None, None, None, None
-
-
-def _twin_grads(twin, grad_out, q, k, v):
-    from ..autograd import grad
-
-    inputs = [t for t in (q, k, v) if t.requires_grad]
-    grads = iter(grad(twin(q, k, v), inputs, grad_out, create_graph=True, allow_unused=True))
-    return tuple(next(grads) if t.requires_grad else None for t in (q, k, v))

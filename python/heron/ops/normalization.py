@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import _C
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ._util import wrap
+from ._util import twin_grads, wrap
 
 
 class FusedNorm(Function):
@@ -24,7 +24,7 @@ class FusedNorm(Function):
     def backward(ctx, g):
         input, weight, bias = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
-            return _twin_grads(ctx.twin, g, input, weight, bias) + (None, None, None, None)
+            return twin_grads(ctx.twin, g, (input, weight, bias)) + (None, None, None, None)
         need_w = weight is not None and ctx.needs_input_grad[1]
         need_b = bias is not None and ctx.needs_input_grad[2]
         mean, rstd = ctx.stats
@@ -34,13 +34,6 @@ class FusedNorm(Function):
                 wrap(db).reshape(bias.shape) if need_b else None, None, None, None, None)
 
 
-def _twin_grads(twin, g, input, weight, bias):
-    from ..autograd import grad
-
-    inputs = [t for t in (input, weight, bias) if t is not None and t.requires_grad]
-    out = twin(input, weight, bias)
-    grads = iter(grad(out, inputs, g, create_graph=True, allow_unused=True))
-    return tuple(next(grads) if t is not None and t.requires_grad else None for t in (input, weight, bias))
 
 
 def fused_norm(input, weight, bias, cols, eps, rms, twin):

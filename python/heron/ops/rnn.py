@@ -13,7 +13,7 @@ from .. import _C
 from .._dtype import float32, float64
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ._util import wrap
+from ._util import twin_grads, wrap
 from .linalg import matmul
 from .shape import cat
 
@@ -51,7 +51,7 @@ class LstmSequence(Function):
     def backward(ctx, grad_h_all, grad_hn, grad_cn):
         x_gates, w_hh, h0, c0, h_all, c_all, gates = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
-            return _twin_grads(ctx.twin, (grad_h_all, grad_hn, grad_cn), x_gates, w_hh, h0, c0) + (None, None)
+            return twin_grads(ctx.twin, (grad_h_all, grad_hn, grad_cn), (x_gates, w_hh, h0, c0)) + (None, None)
         reverse = ctx.reverse
         grad_gates, dh0, dc0 = (wrap(a) for a in _C.lstm_backward(
             grad_h_all.contiguous()._a, grad_hn.contiguous()._a, grad_cn.contiguous()._a, gates._a, c_all._a,
@@ -63,13 +63,3 @@ class LstmSequence(Function):
             h_prev = cat([h_all[1:], h0.unsqueeze(0)]) if reverse else cat([h0.unsqueeze(0), h_all[:-1]])
             grad_w_hh = matmul(grad_gates.reshape(steps * batch, 4 * hidden).t(), h_prev.reshape(steps * batch, hidden))
         return grad_gates, grad_w_hh, dh0, dc0, None, None
-
-
-def _twin_grads(twin, grads, *inputs):
-    from ..autograd import grad
-
-    wanted = [t for t in inputs if t.requires_grad]
-    outputs = twin(*inputs)
-    pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None]
-    found = iter(grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True))
-    return tuple(next(found) if t.requires_grad else None for t in inputs)
