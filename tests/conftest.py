@@ -22,6 +22,21 @@ def pytest_configure(config):
         config.addinivalue_line("filterwarnings", f"ignore:{pattern}:UserWarning")
 
 
+@pytest.fixture(params=list(heron._C.compiled_capabilities()))
+def level(request):
+    """Runs the test at every compiled CPU kernel level (skipped where this CPU cannot run it),
+    then restores the level it found."""
+    original = heron._C.cpu_capability()
+    got = heron._C.set_cpu_capability(request.param)
+    try:
+        if got != request.param:
+            pytest.skip(f"this CPU cannot run {request.param} kernels (capped at {got})")
+        assert heron._C.cpu_capability() == request.param
+        yield request.param
+    finally:
+        heron._C.set_cpu_capability(original)
+
+
 @pytest.fixture
 def rng(request):
     return np.random.default_rng(seed_for(request.node.nodeid))

@@ -24,19 +24,6 @@ ISA_OPS = ["add", "mul", "div", "pow", "maximum", "exp", "log", "log1p", "expm1"
 DTYPES = [heron.float32, heron.float64, heron.float16, heron.bfloat16, heron.int64]
 
 
-@pytest.fixture(params=LEVELS)
-def level(request):
-    original = heron._C.cpu_capability()
-    got = heron._C.set_cpu_capability(request.param)
-    try:
-        if got != request.param:
-            pytest.skip(f"this CPU cannot run {request.param} kernels (capped at {got})")
-        assert heron._C.cpu_capability() == request.param
-        yield request.param
-    finally:
-        heron._C.set_cpu_capability(original)
-
-
 def test_levels_are_known():
     assert LEVELS[0] == "default"
     assert set(LEVELS) <= {"default", "avx2", "avx512"}

@@ -11,7 +11,6 @@ import pytest
 import heron
 from heron.ops.linalg import linear
 
-LEVELS = list(heron._C.compiled_capabilities())
 SIZES = [1, 7, 17, 127, 129]
 
 
@@ -25,18 +24,6 @@ def _operand(rng, shape, dtype, transposed):
 def _check(got, ref, k, dtype):
     tol = 2e-5 * np.sqrt(max(k, 1)) if dtype == np.float32 else 1e-12 * max(k, 1)
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    original = heron._C.cpu_capability()
-    got = heron._C.set_cpu_capability(request.param)
-    try:
-        if got != request.param:
-            pytest.skip(f"this CPU cannot run {request.param} kernels")
-        yield request.param
-    finally:
-        heron._C.set_cpu_capability(original)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

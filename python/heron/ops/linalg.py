@@ -108,6 +108,20 @@ def _scaled(g, factor):
     return g if factor == 1 else g * factor
 
 
+def _scaled_product_grads(ctx, g):
+    """Gradients of beta * input + alpha * a @ b (matrices or batches of them) for the inputs
+    (input, a, b, beta, alpha), with a and b saved."""
+    a, b = ctx.saved_tensors
+    gi = ga = gb = None
+    if ctx.needs_input_grad[0]:
+        gi = sum_to(_scaled(g, ctx.beta), ctx.input_shape)
+    if ctx.needs_input_grad[1]:
+        ga = _scaled(matmul(g, b.transpose(-2, -1)), ctx.alpha)
+    if ctx.needs_input_grad[2]:
+        gb = _scaled(matmul(a.transpose(-2, -1), g), ctx.alpha)
+    return gi, ga, gb, None, None
+
+
 class Addmm(Function):
     """beta * input + alpha * mat1 @ mat2 in one GEMM call (beta * input seeds C)."""
 
@@ -119,15 +133,7 @@ class Addmm(Function):
 
     @staticmethod
     def backward(ctx, g):
-        mat1, mat2 = ctx.saved_tensors
-        gi = g1 = g2 = None
-        if ctx.needs_input_grad[0]:
-            gi = sum_to(_scaled(g, ctx.beta), ctx.input_shape)
-        if ctx.needs_input_grad[1]:
-            g1 = _scaled(matmul(g, mat2.t()), ctx.alpha)
-        if ctx.needs_input_grad[2]:
-            g2 = _scaled(matmul(mat1.t(), g), ctx.alpha)
-        return gi, g1, g2, None, None
+        return _scaled_product_grads(ctx, g)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -159,15 +165,7 @@ class Baddbmm(Function):
 
     @staticmethod
     def backward(ctx, g):
-        batch1, batch2 = ctx.saved_tensors
-        gi = g1 = g2 = None
-        if ctx.needs_input_grad[0]:
-            gi = sum_to(_scaled(g, ctx.beta), ctx.input_shape)
-        if ctx.needs_input_grad[1]:
-            g1 = _scaled(matmul(g, batch2.transpose(1, 2)), ctx.alpha)
-        if ctx.needs_input_grad[2]:
-            g2 = _scaled(matmul(batch1.transpose(1, 2), g), ctx.alpha)
-        return gi, g1, g2, None, None
+        return _scaled_product_grads(ctx, g)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
