@@ -10,6 +10,7 @@ from . import utils  # noqa: F401
 from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax,
                                  Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
 from .modules.batchnorm import BatchNorm1d
+from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.distance import CosineSimilarity
 from .modules.dropout import Dropout
@@ -28,6 +29,7 @@ from .parameter import Parameter
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Identity",
     "Flatten", "Unflatten", "Linear", "Bilinear", "Embedding", "EmbeddingBag", "Dropout", "LayerNorm", "RMSNorm",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "BatchNorm1d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid",
     "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softmax", "LogSoftmax", "Softmin", "GLU", "CosineSimilarity",
     "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",

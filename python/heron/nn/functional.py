@@ -1232,3 +1232,6 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
         raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
     return _reduce(_ew.clamp_min(-target * (input1 - input2) + margin, 0.0), reduction)
+
+
+from ._conv import *  # noqa: E402,F401,F403  (conv1d/2d, conv_transpose1d/2d, unfold, fold)
