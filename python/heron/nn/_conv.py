@@ -186,7 +186,7 @@ def _same_padding(input, kernel, dilation):
     extra = [t - 2 * p for t, p in zip(total, left)]
     if any(extra):
         warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy "
-                      "of the input be created", stacklevel=4)
+                      "of the input be created", stacklevel=5)
         pad = []
         for e in reversed(extra):  # F.pad lists the last dim first: (left, right) per dim
             pad += [0, e]
