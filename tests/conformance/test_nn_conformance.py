@@ -89,6 +89,7 @@ def module_cases():
         Case("Unflatten", lambda L: L.nn.Unflatten(1, (2, 3)), x46),
         Case("CosineSimilarity", lambda L: L.nn.CosineSimilarity(dim=-1, eps=1e-6), args(normal(4, 6), normal(4, 6))),
     ]
+    cases += conv_cases()
     activations = {
         "ReLU": lambda nn: nn.ReLU(), "ReLU6": lambda nn: nn.ReLU6(), "LeakyReLU": lambda nn: nn.LeakyReLU(0.2),
         "ELU": lambda nn: nn.ELU(alpha=0.7), "SELU": lambda nn: nn.SELU(), "CELU": lambda nn: nn.CELU(alpha=0.5),
@@ -112,6 +113,29 @@ def module_cases():
                                                              L.nn.Linear(8, 3)), x46, modes=("train", "eval")),
     ]
     return cases
+
+
+def conv_cases():
+    return [
+        Case("Conv1d", lambda L: L.nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2), args(normal(2, 4, 9))),
+        Case("Conv1d-same-reflect-unbatched",
+             lambda L: L.nn.Conv1d(3, 2, 4, padding="same", padding_mode="reflect", bias=False), args(normal(3, 8))),
+        Case("Conv2d", lambda L: L.nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2)),
+             args(normal(2, 3, 7, 6))),
+        Case("Conv2d-depthwise-circular", lambda L: L.nn.Conv2d(3, 6, 3, padding=1, groups=3, padding_mode="circular"),
+             args(normal(2, 3, 5, 5))),
+        Case("Conv2d-same-replicate", lambda L: L.nn.Conv2d(2, 3, (2, 3), padding="same", padding_mode="replicate"),
+             args(normal(2, 2, 5, 4))),
+        Case("Conv2d-valid-stride-3", lambda L: L.nn.Conv2d(2, 3, 2, stride=3, padding="valid"), args(normal(2, 2, 8, 7))),
+        Case("ConvTranspose1d", lambda L: L.nn.ConvTranspose1d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2),
+             args(normal(2, 4, 5))),
+        Case("ConvTranspose2d", lambda L: L.nn.ConvTranspose2d(3, 4, (3, 2), stride=2, padding=(1, 0), dilation=(1, 2),
+                                                               bias=False), args(normal(2, 3, 4, 4))),
+        Case("ConvTranspose2d-output-size", lambda L: L.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+             args(normal(1, 2, 4, 4)), kwargs={"output_size": (8, 7)}),
+        Case("CNN", lambda L: L.nn.Sequential(L.nn.Conv2d(1, 4, 3, padding=1), L.nn.ReLU(), L.nn.Conv2d(4, 2, 3, stride=2),
+                                              L.nn.Flatten(), L.nn.Linear(18, 3)), args(normal(2, 1, 7, 7))),
+    ]
 
 
 class Model:
@@ -233,7 +257,7 @@ def test_module_matches_torch(case):
         for call in range(case.calls):
             arrays = case.inputs(rng)
             t_in, h_in = to_inputs(arrays, TORCH), to_inputs(arrays, HERON)
-            t_out, h_out = t_mod(*t_in), h_mod(*h_in)
+            t_out, h_out = t_mod(*t_in, **case.kwargs), h_mod(*h_in, **case.kwargs)
             what = f"{case.id} {mode} call {call}"
             assert_close(as_numpy(h_out), as_numpy(t_out), f"{what}: output")
             if case.check_grads and t_out.requires_grad:
@@ -268,6 +292,12 @@ REPR_ONLY = {
                                         nn.SmoothL1Loss(), nn.HuberLoss(), nn.BCELoss(), nn.BCEWithLogitsLoss(),
                                         nn.KLDivLoss(), nn.CosineEmbeddingLoss(), nn.MarginRankingLoss(),
                                         nn.CosineSimilarity()]),
+    "convolutions": lambda nn: nn.Sequential(nn.Conv1d(4, 6, 3), nn.Conv2d(3, 8, (3, 1), 2, 1, bias=False),
+                                             nn.Conv2d(4, 4, 3, padding="same", dilation=2, groups=2,
+                                                       padding_mode="reflect"),
+                                             nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=1),
+                                             nn.ConvTranspose2d(4, 8, (3, 2), 2, 1, 1, groups=4, bias=False,
+                                                                dilation=(2, 1))),
     "nested containers": lambda nn: nn.ModuleDict({"blocks": nn.ModuleList([nn.Sequential(nn.Linear(2, 2), nn.ReLU())
                                                                             for _ in range(3)] + [nn.Identity()]),
                                                    "empty": nn.Sequential(), "list": nn.ModuleList()}),
@@ -303,7 +333,8 @@ def test_load_state_dict_errors_match_torch():
 
 def test_default_initialisation_ranges_match_torch():
     """Same distributions as torch's defaults (values differ: the generators differ)."""
-    for build in (lambda nn: nn.Linear(50, 400), lambda nn: nn.Bilinear(30, 5, 400), lambda nn: nn.Embedding(200, 8)):
+    for build in (lambda nn: nn.Linear(50, 400), lambda nn: nn.Bilinear(30, 5, 400), lambda nn: nn.Embedding(200, 8),
+                  lambda nn: nn.Conv2d(16, 64, 3), lambda nn: nn.ConvTranspose1d(8, 32, 5, groups=2)):
         heron.manual_seed(0)
         torch.manual_seed(0)
         h_params, t_params = dict(build(heron.nn).named_parameters()), dict(build(torch.nn).named_parameters())
