@@ -106,6 +106,24 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return lstm_backward(grad_h_all ? &*grad_h_all : nullptr, grad_hn, grad_cn, gates, c_all, c0, w_hh, reverse);
   });
+  m.def("conv2d_forward", [](const Array& input, const Array& weight, std::optional<Array> bias,
+                             std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                             std::array<int64_t, 2> dilation, int64_t groups) {
+    py::gil_scoped_release release;
+    return conv2d_forward(input, weight, bias ? &*bias : nullptr, {stride, padding, dilation, groups});
+  });
+  m.def("conv2d_backward_input", [](const Array& grad_output, const Array& weight, std::array<int64_t, 4> input_size,
+                                    std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                    std::array<int64_t, 2> dilation, int64_t groups) {
+    py::gil_scoped_release release;
+    return conv2d_backward_input(grad_output, weight, input_size, {stride, padding, dilation, groups});
+  });
+  m.def("conv2d_backward_weight", [](const Array& grad_output, const Array& input, std::array<int64_t, 4> weight_size,
+                                     std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                     std::array<int64_t, 2> dilation, int64_t groups) {
+    py::gil_scoped_release release;
+    return conv2d_backward_weight(grad_output, input, weight_size, {stride, padding, dilation, groups});
+  });
   m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
                          const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
                          const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,

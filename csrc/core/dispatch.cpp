@@ -33,6 +33,7 @@ DispatchStub<AdamKernel> adam_stub("adam");
 DispatchStub<NormKernel> norm_stub("layer_norm");
 DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
 DispatchStub<LstmKernel> lstm_stub("lstm");
+DispatchStub<ConvKernel> conv_stub("conv2d");
 DispatchStub<SgdKernel> sgd_stub("sgd");
 DispatchStub<PeakKernel> peak_gflops_stub("peak_gflops");
 DispatchStub<PeakKernel> peak_bandwidth_stub("peak_bandwidth");

@@ -56,6 +56,7 @@ extern DispatchStub<NormKernel> norm_stub;
 extern DispatchStub<SgdKernel> sgd_stub;
 extern DispatchStub<AttentionKernel> attention_stub;
 extern DispatchStub<LstmKernel> lstm_stub;
+extern DispatchStub<ConvKernel> conv_stub;
 extern DispatchStub<PeakKernel> peak_gflops_stub;
 extern DispatchStub<PeakKernel> peak_bandwidth_stub;
 

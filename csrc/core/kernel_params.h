@@ -211,6 +211,29 @@ struct LstmParams {
   bool backward;
 };
 
+// 2-D convolution (cross-correlation, torch's conv2d) over NCHW tensors, all contiguous, one
+// dtype. The three passes share the geometry:
+//   Forward:        out = conv(input, weight) + bias          [batch, out_channels, out_h, out_w]
+//   BackwardInput:  out = grad of input from grad_output      [batch, in_channels, in_h, in_w]
+//                   (also the forward of a transposed convolution)
+//   BackwardWeight: out = grad of weight from grad_output and input
+//                                                 [out_channels, in_channels / groups, kh, kw]
+// out_h = (in_h + 2 pad_h - dilation_h (kernel_h - 1) - 1) / stride_h + 1 may leave input rows
+// unread at the bottom (their gradient is zero); likewise for widths.
+enum class ConvPass : int32_t { Forward, BackwardInput, BackwardWeight };
+struct ConvParams {
+  const char* input;        // Forward, BackwardWeight
+  const char* weight;       // Forward, BackwardInput
+  const char* grad_output;  // BackwardInput, BackwardWeight
+  const char* bias;         // Forward: [out_channels] or null
+  char* out;
+  DType dtype;
+  int64_t batch, in_channels, out_channels, groups;
+  int64_t in_h, in_w, out_h, out_w, kernel_h, kernel_w;
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  ConvPass pass;
+};
+
 // One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
 // arithmetic follows torch's single-tensor implementations operation by operation.
 struct AdamParams {
@@ -258,6 +281,7 @@ using SortKernel = void (*)(const SortParams&);
 using TopkKernel = void (*)(const SortParams&);
 using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKind
 using MatmulKernel = void (*)(const MatmulParams&);
+using ConvKernel = void (*)(const ConvParams&);
 using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
 using MultinomialKernel = void (*)(const MultinomialParams&);
 using CrossEntropyKernel = void (*)(const CrossEntropyParams&);

@@ -2,6 +2,7 @@
 // dtypes and devices, promotes, allocates the output and calls its kernel via the dispatch
 // stub. Messages start with "[op]".
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -135,6 +136,18 @@ std::tuple<Array, Array, Array> lstm_forward(const Array& x_gates, const Array& 
 std::tuple<Array, Array, Array> lstm_backward(const Array* grad_h_all, const Array& grad_hn, const Array& grad_cn,
                                               const Array& gates, const Array& c_all, const Array& c0,
                                               const Array& w_hh, bool reverse);
+
+// 2-D convolution (NCHW, symmetric zero padding). The input gradient is also a transposed
+// convolution's forward, the input size then giving its output size (output_padding).
+struct ConvOptions {
+  std::array<int64_t, 2> stride, padding, dilation;
+  int64_t groups;
+};
+Array conv2d_forward(const Array& input, const Array& weight, const Array* bias, const ConvOptions& options);
+Array conv2d_backward_input(const Array& grad_output, const Array& weight, const std::array<int64_t, 4>& input_size,
+                            const ConvOptions& options);
+Array conv2d_backward_weight(const Array& grad_output, const Array& input, const std::array<int64_t, 4>& weight_size,
+                             const ConvOptions& options);
 
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;

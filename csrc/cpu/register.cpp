@@ -17,6 +17,7 @@
   void sgd_kernel(const SgdParams&);                                                     \
   void attention_kernel(const AttentionParams&);                                         \
   void lstm_kernel(const LstmParams&);                                                   \
+  void conv_kernel(const ConvParams&);                                                   \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
   }
@@ -61,6 +62,7 @@ namespace {
     sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
     attention_stub.cpu[l] = &cpu::ISA::attention_kernel;                \
     lstm_stub.cpu[l] = &cpu::ISA::lstm_kernel;                          \
+    conv_stub.cpu[l] = &cpu::ISA::conv_kernel;                          \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)

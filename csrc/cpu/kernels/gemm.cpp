@@ -342,8 +342,10 @@ bool small_gemm(const Gemm<T>& g, const T* bias_pad) {
   return true;
 }
 
-template <typename T>
-bool blocked_gemm(const Gemm<T>& g, const T* bias_pad) {
+// `pack_panels(pc, kc, jc, nc, out)` writes B[pc : pc+kc, jc : jc+nc] as NR-wide micro-panels
+// (pack_b for a strided B; a convolution computes its patches there instead).
+template <typename T, typename PackPanels>
+bool blocked_gemm(const Gemm<T>& g, const T* bias_pad, const PackPanels& pack_panels) {
   constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
   const Blocking& blk = blocking<T>();
   T* pa = scratch<T>(0, blk.mc * blk.kc);
@@ -354,7 +356,7 @@ bool blocked_gemm(const Gemm<T>& g, const T* bias_pad) {
     for (int64_t pc = 0; pc < g.k; pc += blk.kc) {
       const int64_t kc = std::min(blk.kc, g.k - pc);
       const bool first = pc == 0, last = pc + kc == g.k;
-      pack_b<T>(g.b + pc * g.b_rs + jc * g.b_cs, g.b_rs, g.b_cs, kc, nc, pb);
+      pack_panels(pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < g.m; ic += blk.mc) {
         const int64_t mc = std::min(blk.mc, g.m - ic);
         pack_a<T>(g.a + ic * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, mc, kc, pa);
@@ -452,7 +454,9 @@ bool run_gemm(const Gemm<T>& g) {
   if (g.bias && !bias_pad) return false;
   const Blocking& blk = blocking<T>();
   if (g.k <= blk.kc && g.m * g.n * g.k <= int64_t(96) * 96 * 96) return small_gemm(g, bias_pad);
-  return blocked_gemm(g, bias_pad);
+  return blocked_gemm(g, bias_pad, [&g](int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* out) {
+    pack_b<T>(g.b + pc * g.b_rs + jc * g.b_cs, g.b_rs, g.b_cs, kc, nc, out);
+  });
 }
 
 // ------------------------------------------------------------------------------ threading
@@ -546,6 +550,33 @@ bool gemm_serial(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a
   return run_gemm(g);
 }
 
+template <typename T>
+bool gemm_serial_panels(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
+                        const PanelSource<T>& b, T beta, T* c, int64_t c_rs) {
+  if (m == 0 || n == 0) return true;
+  Gemm<T> g;
+  g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
+  g.b = nullptr, g.b_rs = g.b_cs = 0;
+  g.c = c, g.c_rs = c_rs, g.bias = nullptr;
+  g.m = m, g.n = n, g.k = k;
+  g.alpha = alpha, g.beta = beta, g.act = GemmActivation::None;
+  if (k == 0) return run_gemm(g);  // reads no B
+  return blocked_gemm(g, static_cast<const T*>(nullptr), [&b](int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* out) {
+    b.pack(pc, kc, jc, nc, out);
+  });
+}
+
+template <typename T>
+int64_t gemm_panel_width() {
+  return Tile<T>::NR;
+}
+
+template bool gemm_serial_panels<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
+                                        const PanelSource<float>&, float, float*, int64_t);
+template bool gemm_serial_panels<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t,
+                                         const PanelSource<double>&, double, double*, int64_t);
+template int64_t gemm_panel_width<float>();
+template int64_t gemm_panel_width<double>();
 template bool gemm_serial<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
                                  int64_t, int64_t, float, float*, int64_t);
 template bool gemm_serial<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
