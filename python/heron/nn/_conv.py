@@ -22,6 +22,7 @@ import numpy as np
 
 import heron
 
+from ..ops import conv as _fused
 from . import functional as F
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
@@ -304,14 +305,31 @@ def _conv2d_core(input, weight, bias, stride, padding, dilation, groups):
     """conv2d of validated arguments: ``input`` (N, C, H, W), ``weight`` (C_out, C / groups,
     kH, kW), ``bias`` (C_out,) or None, and (height, width) int pairs, ``padding`` being
     symmetric zero padding. The plug-in point of a fused kernel."""
+    if _fused.fused_conv_applies(input, weight, bias):
+        return _fused.fused_conv2d(input, weight, bias, stride, padding, dilation, groups,
+                                   functools.partial(_conv2d_twin, options=(stride, padding, dilation, groups)))
     return _conv2d_composite(input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv2d_twin(input, weight, bias, options):
+    return _conv2d_composite(input, weight, bias, *options)
 
 
 def _conv_transpose2d_core(input, weight, bias, stride, padding, output_padding, dilation, groups):
     """conv_transpose2d of validated arguments: ``input`` (N, C, H, W), ``weight`` (C,
     C_out / groups, kH, kW), ``bias`` (C_out,) or None, and (height, width) int pairs. The
     plug-in point of a fused kernel."""
+    if _fused.fused_conv_applies(input, weight, bias):
+        out_size = _conv_transpose_output_size(input.shape[2:], weight.shape[2:], stride, padding, output_padding,
+                                               dilation)
+        options = (stride, padding, output_padding, dilation, groups)
+        return _fused.fused_conv_transpose2d(input, weight, bias, out_size, stride, padding, dilation, groups,
+                                             functools.partial(_conv_transpose2d_twin, options=options))
     return _conv_transpose2d_composite(input, weight, bias, stride, padding, output_padding, dilation, groups)
+
+
+def _conv_transpose2d_twin(input, weight, bias, options):
+    return _conv_transpose2d_composite(input, weight, bias, *options)
 
 
 def _add_channel_bias(out, bias):
