@@ -1236,3 +1236,4 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
 
 from ._conv import *  # noqa: E402,F401,F403  (conv1d/2d, conv_transpose1d/2d, unfold, fold)
 from ._pooling import *  # noqa: E402,F401,F403  (pad, pooling)
+from ._resample import *  # noqa: E402,F401,F403  (interpolate, pixel_shuffle)
