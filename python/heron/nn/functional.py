@@ -324,20 +324,97 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 
 # ---------------------------------------------------------------------------- dropout
+_SELU_ALPHA = 1.7580993408473766  # alpha dropout's alpha: -SELU's saturation value / its scale, as torch
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability ``p`` and scales the rest by 1 / (1 - p) (only
     when ``training``). Draws come from heron's generator: ``heron.manual_seed`` reproduces them."""
+    _check_dropout_probability(p)
+    return _dropout(input, p, training, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped elements take SELU's negative saturation value, then
+    an affine map keeps the mean and variance (only when ``training``)."""
+    _check_dropout_probability(p)
+    return _dropout(input, p, training, inplace, alpha=True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole channels: one draw per (sample, channel) of (N, C, ...)."""
+    _check_dropout_probability(p)
+    return _dropout(input, p, training, inplace, drawn_dims=2, alpha=True)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, L) or (C, L) with probability ``p`` (one draw per
+    channel), scaling the others by 1 / (1 - p)."""
+    _check_dropout_probability(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _dropout(input, p, training, inplace, drawn_dims=input.ndim - 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) with probability ``p``. As torch, a 3-D input is
+    read as (N, C, L) (with a warning), not as an unbatched (C, H, W)."""
+    _check_dropout_probability(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
+    return _dropout(input, p, training, inplace, drawn_dims=2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    _check_dropout_probability(p)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
+                      "inputs).", stacklevel=2)
+    return _dropout(input, p, training, inplace, drawn_dims=2 if input.ndim == 5 else 1)
+
+
+def _check_dropout_probability(p):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+
+
+def _dropout(input, p, training, inplace, drawn_dims=None, alpha=False):
+    """torch's _dropout_impl. One Bernoulli(1 - p) draw per element, or per index of the
+    first ``drawn_dims`` dims (feature dropout: whole channels), broadcast over the rest.
+    Plain dropout scales the kept elements by 1 / (1 - p); alpha dropout sets the dropped
+    ones to -alpha' and applies the affine map that keeps the mean and variance."""
+    if not training or p == 0.0 or input.numel() == 0:
         return input
+    if p == 1.0:
+        return input.mul_(0) if inplace else input * 0
+    if drawn_dims is not None and input.ndim < drawn_dims:  # (N, C) at least; (C,) for an unbatched input
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     if not input.is_floating_point():
         raise RuntimeError(f"result type Float can't be cast to the desired output type {input.dtype}")
-    if p == 1.0:
-        scaled_keep = heron.zeros_like(input)
-    else:
-        scaled_keep = heron.empty_like(input).bernoulli_(1.0 - p).mul_(1.0 / (1.0 - p))
-    return input.mul_(scaled_keep) if inplace else input * scaled_keep
+    shape = tuple(input.shape) if drawn_dims is None else tuple(input.shape[:drawn_dims]) + (1,) * (input.ndim - drawn_dims)
+    keep = heron.empty(shape, dtype=input.dtype).bernoulli_(1.0 - p)
+    if not alpha:
+        scaled_keep = keep.mul_(1.0 / (1.0 - p))
+        return input.mul_(scaled_keep) if inplace else input * scaled_keep
+    a = 1.0 / math.sqrt((_SELU_ALPHA * _SELU_ALPHA * p + 1) * (1 - p))
+    shift = (keep - 1.0) * (_SELU_ALPHA * a) + _SELU_ALPHA * a * p
+    return input.mul_(keep * a).add_(shift) if inplace else input * (keep * a) + shift
 
 
 # ---------------------------------------------------------------------------- attention
@@ -842,6 +919,80 @@ def _update_running_stats(running_mean, running_var, mean, var, count, momentum)
         unbiased_var = var * (count / (count - 1))
         running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype) * momentum)
         running_var.mul_(1.0 - momentum).add_(unbiased_var.to(running_var.dtype) * momentum)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalises each channel of each sample over its spatial dims, as torch: batch_norm of
+    the input seen as one sample of N * C channels. ``use_input_stats`` normalises with the
+    sample's statistics and updates the running ones (their mean over the batch); otherwise
+    the running statistics are used."""
+    if use_input_stats:
+        _verify_spatial_size(input.shape)
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    batch, channels = input.shape[0], input.shape[1]
+
+    def per_sample(t):  # a per-channel tensor repeated for each sample's channels
+        return None if t is None else t.repeat(batch)
+
+    running = per_sample(running_mean), per_sample(running_var)
+    out = batch_norm(input.reshape(1, batch * channels, *input.shape[2:]), *running, per_sample(weight),
+                     per_sample(bias), use_input_stats, momentum, eps)
+    with heron.no_grad():
+        for stats, repeated in zip((running_mean, running_var), running):
+            if stats is not None and use_input_stats:
+                stats.copy_(repeated.reshape(batch, channels).mean(0))
+    return out.reshape(input.shape)
+
+
+def _verify_spatial_size(size):
+    if _prod(size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {size}")
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalises each sample's channels in ``num_groups`` groups (over the group's channels
+    and all spatial dims: a layer norm of each group), then applies the per-channel
+    ``weight`` and ``bias``."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    batch, channels = input.shape[0], input.shape[1]
+    _verify_batch_size([batch * channels // num_groups, num_groups] + list(input.shape[2:]))
+    if channels % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        if tensor is not None and (tensor.ndim != 1 or tensor.numel() != channels):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
+                               f"got {name} of shape {list(tensor.shape)} and input of shape {list(input.shape)}")
+    _require_floating("group_norm", input.dtype, NotImplementedError)
+    group_size = input.numel() // max(batch * num_groups, 1)
+    groups = input.reshape(batch, num_groups, group_size)
+    out = layer_norm(groups, (group_size,), eps=eps).reshape(input.shape)
+    shape = _class_shape(input.ndim, 1, channels)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta, the window
+    centred on each channel and zero-padded at the ends (size // 2 before, (size - 1) // 2
+    after), as torch."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {input.ndim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    squares = pad(input * input, [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2])
+    window_sum = squares.narrow(1, 0, channels)
+    for offset in range(1, size):
+        window_sum = window_sum + squares.narrow(1, offset, channels)
+    return input / ((window_sum / size) * alpha + k) ** beta
 
 
 # ---------------------------------------------------------------------------- distances
