@@ -1,4 +1,5 @@
-"""BatchNorm1d."""
+"""BatchNorm1d, BatchNorm2d, BatchNorm3d, and _NormBase, the state they share with the
+instance-norm layers (as in torch)."""
 from __future__ import annotations
 
 import heron
@@ -8,14 +9,10 @@ from .. import init
 from .module import Module, _register_new_parameter
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C.
-
-    In training it normalises with the batch statistics and, with ``track_running_stats``,
-    updates ``running_mean``/``running_var`` (exponential average with ``momentum``, or the
-    cumulative average when ``momentum=None``) and counts ``num_batches_tracked``; in eval mode
-    it uses the running statistics. The buffers and state_dict keys are torch's.
-    """
+class _NormBase(Module):
+    """Per-channel ``weight``/``bias`` (with ``affine``) and, with ``track_running_stats``, the
+    ``running_mean``/``running_var``/``num_batches_tracked`` buffers: torch's parameters,
+    buffers and state_dict keys."""
 
     _version = 2  # torch's layout with num_batches_tracked
 
@@ -53,21 +50,7 @@ class BatchNorm1d(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
-        if input.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
-
-    def forward(self, input):
-        self._check_input_dim(input)
-        average_factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                average_factor = 1.0 / float(self.num_batches_tracked)
-        # Batch statistics in training, and in eval when there are no running statistics.
-        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                            self.weight, self.bias, use_batch_stats, average_factor, self.eps)
+        raise NotImplementedError
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -83,3 +66,50 @@ class BatchNorm1d(Module):
             state_dict[key] = self.num_batches_tracked if self.num_batches_tracked is not None else heron.tensor(0)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
+
+
+class _BatchNorm(_NormBase):
+    """Batch normalisation per channel (dim 1) over the batch and any trailing dims.
+
+    In training it normalises with the batch statistics and, with ``track_running_stats``,
+    updates ``running_mean``/``running_var`` (exponential average with ``momentum``, or the
+    cumulative average when ``momentum=None``) and counts ``num_batches_tracked``; in eval mode
+    it uses the running statistics.
+    """
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        average_factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average
+                average_factor = 1.0 / float(self.num_batches_tracked)
+        # Batch statistics in training, and in eval when there are no running statistics.
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, average_factor, self.eps)
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs."""
+
+    def _check_input_dim(self, input):
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs."""
+
+    def _check_input_dim(self, input):
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs."""
+
+    def _check_input_dim(self, input):
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")

@@ -1,13 +1,14 @@
-"""Dropout."""
+"""Dropout layers: Dropout, Dropout1d/2d/3d (whole channels), AlphaDropout and
+FeatureAlphaDropout. Each calls its functional op (class attribute ``_op``) in training mode
+and is the identity in eval mode; draws come from heron's generator."""
 from __future__ import annotations
 
 from .. import functional as F
 from .module import Module
 
 
-class Dropout(Module):
-    """In training, zeroes each element with probability ``p`` and scales the others by
-    1 / (1 - p); the identity in eval mode. Reproducible with ``heron.manual_seed``."""
+class _DropoutNd(Module):
+    _op = None
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -17,7 +18,45 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training, self.inplace)
+        return self._op(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zeroes each element with probability ``p`` and scales the others by 1 / (1 - p)."""
+
+    _op = staticmethod(F.dropout)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) or (C, L)."""
+
+    _op = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels of (N, C, H, W)."""
+
+    _op = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W)."""
+
+    _op = staticmethod(F.dropout3d)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps SELU's self-normalising mean and variance."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
