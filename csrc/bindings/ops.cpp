@@ -124,6 +124,33 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release release;
     return conv2d_backward_weight(grad_output, input, weight_size, {stride, padding, dilation, groups});
   });
+  using Pair = std::array<int64_t, 2>;
+  m.def("max_pool2d_forward", [](const Array& input, Pair kernel, Pair stride, Pair padding, Pair dilation,
+                                 Pair out_size) {
+    py::gil_scoped_release release;
+    return max_pool2d_forward(input, {kernel, stride, padding, dilation, out_size});
+  });
+  m.def("max_pool2d_backward", [](const Array& grad_output, const Array& indices, std::array<int64_t, 4> input_shape,
+                                  Pair kernel, Pair stride, Pair padding, Pair dilation, Pair out_size) {
+    py::gil_scoped_release release;
+    const Shape shape{input_shape[0], input_shape[1], input_shape[2], input_shape[3]};
+    return max_pool2d_backward(grad_output, indices, shape, {kernel, stride, padding, dilation, out_size});
+  });
+  m.def("batch_norm_forward", [](const Array& input, std::optional<Array> weight, std::optional<Array> bias,
+                                 std::optional<Array> running_mean, std::optional<Array> running_invstd, double eps,
+                                 bool training) {
+    py::gil_scoped_release release;
+    return batch_norm_forward(input, weight ? &*weight : nullptr, bias ? &*bias : nullptr,
+                              running_mean ? &*running_mean : nullptr, running_invstd ? &*running_invstd : nullptr,
+                              eps, training);
+  });
+  m.def("batch_norm_backward", [](const Array& grad_output, const Array& input, const Array& mean,
+                                  const Array& invstd, std::optional<Array> weight, bool training, bool need_input,
+                                  bool need_weight, bool need_bias) {
+    py::gil_scoped_release release;
+    return batch_norm_backward(grad_output, input, mean, invstd, weight ? &*weight : nullptr, training, need_input,
+                               need_weight, need_bias);
+  });
   m.def("adam_step_", [](const std::vector<Array>& params, const std::vector<Array>& grads, const std::vector<Array>& exp_avgs,
                          const std::vector<Array>& exp_avg_sqs, const std::vector<Array>& max_exp_avg_sqs,
                          const std::vector<double>& steps, double lr, double beta1, double beta2, double eps,

@@ -34,6 +34,8 @@ DispatchStub<NormKernel> norm_stub("layer_norm");
 DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
 DispatchStub<LstmKernel> lstm_stub("lstm");
 DispatchStub<ConvKernel> conv_stub("conv2d");
+DispatchStub<MaxPoolKernel> max_pool_stub("max_pool2d");
+DispatchStub<BatchNormKernel> batch_norm_stub("batch_norm");
 DispatchStub<SgdKernel> sgd_stub("sgd");
 DispatchStub<PeakKernel> peak_gflops_stub("peak_gflops");
 DispatchStub<PeakKernel> peak_bandwidth_stub("peak_bandwidth");

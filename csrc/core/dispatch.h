@@ -57,6 +57,8 @@ extern DispatchStub<SgdKernel> sgd_stub;
 extern DispatchStub<AttentionKernel> attention_stub;
 extern DispatchStub<LstmKernel> lstm_stub;
 extern DispatchStub<ConvKernel> conv_stub;
+extern DispatchStub<MaxPoolKernel> max_pool_stub;
+extern DispatchStub<BatchNormKernel> batch_norm_stub;
 extern DispatchStub<PeakKernel> peak_gflops_stub;
 extern DispatchStub<PeakKernel> peak_bandwidth_stub;
 

@@ -234,6 +234,45 @@ struct ConvParams {
   ConvPass pass;
 };
 
+// Max pooling over the last two dims of `planes` contiguous H x W planes. The forward writes
+// each window's maximum (NaN wins, as in torch) and its flat position in the plane; the
+// backward adds each output gradient at its position (positions outside the plane are skipped).
+// Padding cells never win. Output sizes come from the caller (ceil_mode is decided there).
+struct MaxPoolParams {
+  const char* x;
+  char* y;
+  int64_t* indices;
+  const char* grad_y;
+  const int64_t* saved_indices;
+  char* grad_x;
+  DType dtype;
+  int64_t planes, in_h, in_w, out_h, out_w, kernel_h, kernel_w;
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  bool backward;
+};
+
+// Batch normalisation of contiguous [batch, channels, spatial] data per channel. Training: the
+// forward computes each channel's mean and 1/sqrt(biased var + eps) (written to mean/invstd);
+// otherwise it reads them (the running statistics). The backward writes grad_x (through the
+// batch statistics in training, else as a fixed affine map) and, when asked, the weight and
+// bias gradients. Sums run per channel in a fixed order, in double.
+struct BatchNormParams {
+  const char* x;
+  const char* weight;  // [channels] or null
+  const char* bias;    // [channels] or null
+  char* y;
+  char* mean;    // [channels]
+  char* invstd;  // [channels]
+  const char* grad_y;
+  char* grad_x;
+  char* grad_weight;  // null when not needed
+  char* grad_bias;    // null when not needed
+  DType dtype;
+  int64_t batch, channels, spatial;
+  double eps;
+  bool training, backward;
+};
+
 // One parameter tensor's optimizer update, in place (all tensors contiguous, one dtype). The
 // arithmetic follows torch's single-tensor implementations operation by operation.
 struct AdamParams {
@@ -282,6 +321,8 @@ using TopkKernel = void (*)(const SortParams&);
 using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKind
 using MatmulKernel = void (*)(const MatmulParams&);
 using ConvKernel = void (*)(const ConvParams&);
+using MaxPoolKernel = void (*)(const MaxPoolParams&);
+using BatchNormKernel = void (*)(const BatchNormParams&);
 using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
 using MultinomialKernel = void (*)(const MultinomialParams&);
 using CrossEntropyKernel = void (*)(const CrossEntropyParams&);

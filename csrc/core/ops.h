@@ -149,6 +149,25 @@ Array conv2d_backward_input(const Array& grad_output, const Array& weight, const
 Array conv2d_backward_weight(const Array& grad_output, const Array& input, const std::array<int64_t, 4>& weight_size,
                              const ConvOptions& options);
 
+// Max pooling over the last two dims of (N, C, H, W) with the caller's output size:
+// (values, int64 flat positions in each H x W plane), and the input gradient from them.
+struct MaxPoolOptions {
+  std::array<int64_t, 2> kernel, stride, padding, dilation, out_size;
+};
+std::pair<Array, Array> max_pool2d_forward(const Array& input, const MaxPoolOptions& options);
+Array max_pool2d_backward(const Array& grad_output, const Array& indices, const Shape& input_shape,
+                          const MaxPoolOptions& options);
+
+// Batch normalisation per channel (dim 1) of (N, C, ...). Training computes the batch mean and
+// 1/std; otherwise they are the given running values. Forward: (y, mean, invstd); backward:
+// (grad_input, grad_weight, grad_bias), each empty when not asked for.
+std::tuple<Array, Array, Array> batch_norm_forward(const Array& input, const Array* weight, const Array* bias,
+                                                   const Array* running_mean, const Array* running_invstd,
+                                                   double eps, bool training);
+std::tuple<Array, Array, Array> batch_norm_backward(const Array& grad_output, const Array& input, const Array& mean,
+                                                    const Array& invstd, const Array* weight, bool training,
+                                                    bool need_input_grad, bool need_weight_grad, bool need_bias_grad);
+
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;
   bool amsgrad, maximize, decoupled_weight_decay;

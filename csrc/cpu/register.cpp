@@ -18,6 +18,8 @@
   void attention_kernel(const AttentionParams&);                                         \
   void lstm_kernel(const LstmParams&);                                                   \
   void conv_kernel(const ConvParams&);                                                   \
+  void max_pool_kernel(const MaxPoolParams&);                                            \
+  void batch_norm_kernel(const BatchNormParams&);                                        \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
   }
@@ -63,6 +65,8 @@ namespace {
     attention_stub.cpu[l] = &cpu::ISA::attention_kernel;                \
     lstm_stub.cpu[l] = &cpu::ISA::lstm_kernel;                          \
     conv_stub.cpu[l] = &cpu::ISA::conv_kernel;                          \
+    max_pool_stub.cpu[l] = &cpu::ISA::max_pool_kernel;                  \
+    batch_norm_stub.cpu[l] = &cpu::ISA::batch_norm_kernel;              \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \
   } while (0)

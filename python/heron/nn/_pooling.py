@@ -19,6 +19,7 @@ import operator
 import numpy as np
 
 import heron
+from ..ops import pooling as _fused_pool
 
 from ..autograd import Function
 
@@ -386,11 +387,22 @@ def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = _int_tuple(kernel_size, n, op, "kernel_size")
     windows = _Windows(op, tuple(planes.shape[1:]), kernel, _stride_or_kernel(stride, kernel, n, op),
                        _int_tuple(padding, n, op, "padding"), _int_tuple(dilation, n, op, "dilation"), ceil_mode)
-    with heron.no_grad():
-        values = windows.view(planes.detach(), _lowest(input.dtype))
-        values = values.reshape(planes.shape[0], _prod(windows.out), _prod(kernel))
-    out, index = _max_over_windows(planes, values, windows.positions())
+    if n == 2 and _fused_pool.fused_max_pool_applies(input):
+        out, index = _fused_pool.fused_max_pool2d(
+            planes.unsqueeze(1), kernel, windows.stride, windows.padding, windows.dilation, windows.out,
+            lambda x: _max_pool_composite(x.squeeze(1), windows, input.dtype)[0].reshape(-1, 1, *windows.out))
+    else:
+        out, index = _max_pool_composite(planes, windows, input.dtype)
     return out.reshape(lead + windows.out), index.reshape(lead + windows.out)
+
+
+def _max_pool_composite(planes, windows, dtype):
+    """Reference max pooling of (B, *spatial) planes from heron ops (the fused kernel's twin):
+    (values, flat positions), each (B, prod(out))."""
+    with heron.no_grad():
+        values = windows.view(planes.detach(), _lowest(dtype))
+        values = values.reshape(planes.shape[0], _prod(windows.out), _prod(windows.kernel))
+    return _max_over_windows(planes, values, windows.positions())
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -490,6 +502,8 @@ def _adaptive_output_size(output_size, input, n, op):
     if isinstance(output_size, (tuple, list)):
         if n == 1 and None in output_size:
             raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, but found element of type NoneType")
+        if n > 1 and input.ndim <= len(output_size):  # torch's _list_with_default
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
         if len(output_size) != n:
             raise RuntimeError(f"{op}: output_size must be {n}")
         sizes = tuple(input.shape[input.ndim - n + i] if s is None and n > 1 else s for i, s in enumerate(output_size))

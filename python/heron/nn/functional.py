@@ -20,7 +20,7 @@ from ..ops import attention as _attention
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
 from ..ops.loss import cross_entropy_rows
-from ..ops.normalization import fused_norm
+from ..ops.normalization import fused_batch_norm, fused_norm
 
 
 def _act(name, input, inplace, p0=0.0, p1=0.0):
@@ -887,6 +887,41 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean must be defined in evaluation mode")
     _require_floating("batch_norm", input.dtype, NotImplementedError)
+    if _fused_batch_norm_applies(input, running_mean, running_var, weight, bias):
+        return _fused_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _batch_norm_composite(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _fused_batch_norm_applies(input, *tensors):
+    if input.dtype not in (heron.float32, heron.float64) or input.device.type != "cpu":
+        return False
+    return all(t is None or (t.dtype == input.dtype and t.device.type == "cpu") for t in tensors)
+
+
+def _fused_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """batch_norm on the fused kernel; the running statistics are updated here from the batch
+    mean and 1/std it returns (var = 1/invstd^2 - eps, in float64)."""
+    update = training and running_mean is not None and running_var is not None
+    mean = invstd = None
+    if not training:
+        mean, invstd = running_mean, heron.rsqrt(running_var + eps)
+    # The twin normalises only; the running statistics are updated once, below.
+    if training:
+        def twin(x, w, b):
+            return _batch_norm_composite(x, None, None, w, b, True, momentum, eps)
+    else:
+        def twin(x, w, b):
+            return _batch_norm_composite(x, running_mean, running_var, w, b, False, momentum, eps)
+    out, mean, invstd = fused_batch_norm(input, weight, bias, mean, invstd, eps, training, twin)
+    if update:
+        var = (1.0 / invstd.double().square() - eps).to(input.dtype)
+        _update_running_stats(running_mean, running_var, mean, var, input.numel() // input.shape[1], momentum)
+    return out
+
+
+def _batch_norm_composite(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """Reference batch norm from heron ops (the fused kernel's twin)."""
+    channels = input.shape[1]
     shape = _class_shape(input.ndim, 1, channels)
     dims = [0] + list(range(2, input.ndim))
     if training:

@@ -40,3 +40,39 @@ def fused_norm(input, weight, bias, cols, eps, rms, twin):
     """``twin(input, weight, bias)`` computed by the fused kernel; ``cols`` is the number of
     trailing elements normalised together."""
     return FusedNorm.apply(input, weight, bias, cols, eps, rms, twin)
+
+
+class FusedBatchNorm(Function):
+    """Batch norm over dim 1 with the batch statistics (training) or given ones (mean and
+    1/std, eval): csrc/cpu/kernels/batchnorm.cpp. Returns (y, mean, invstd); the statistics
+    carry no gradient (the running-statistics update reads them)."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, mean, invstd, eps, training, twin):
+        y, mean, invstd = _C.batch_norm_forward(input._a, None if weight is None else weight._a,
+                                                None if bias is None else bias._a, None if mean is None else mean._a,
+                                                None if invstd is None else invstd._a, eps, training)
+        mean, invstd = wrap(mean), wrap(invstd)
+        ctx.save_for_backward(input, weight, bias, mean, invstd)
+        ctx.training, ctx.twin = training, twin
+        ctx.mark_non_differentiable(mean, invstd)
+        return wrap(y), mean, invstd
+
+    @staticmethod
+    def backward(ctx, g, _grad_mean, _grad_invstd):
+        input, weight, bias, mean, invstd = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
+            grads = twin_grads(ctx.twin, g, (input, weight, bias))
+            return grads + (None,) * 5
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.batch_norm_backward(g.contiguous()._a, input._a, mean._a, invstd._a,
+                                            None if weight is None else weight._a, ctx.training, need[0],
+                                            weight is not None and need[1], bias is not None and need[2])
+        return (wrap(dx) if need[0] else None, wrap(dw) if weight is not None and need[1] else None,
+                wrap(db) if bias is not None and need[2] else None, None, None, None, None, None)
+
+
+def fused_batch_norm(input, weight, bias, running_mean, running_invstd, eps, training, twin):
+    """(y, mean, invstd) of batch norm over dim 1; ``running_mean``/``running_invstd`` are used
+    (and returned) when not training. ``twin(input, weight, bias)`` is the composite."""
+    return FusedBatchNorm.apply(input, weight, bias, running_mean, running_invstd, float(eps), bool(training), twin)
