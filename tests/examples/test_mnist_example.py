@@ -28,7 +28,7 @@ def _has_torch():
 
 
 def test_a_short_run_learns_and_saves_a_checkpoint(tmp_path, capsys):
-    checkpoint = tmp_path / "mlp.safetensors"
+    checkpoint = tmp_path / "lenet.safetensors"
     # One thread: quicker than two on a busy machine, and it checks --threads.
     args = ["--data", DATA, "--epochs", "1", "--limit-train-batches", "60", "--checkpoint", str(checkpoint),
             "--no-progress", "--threads", "1"]
@@ -47,7 +47,7 @@ def test_a_short_run_learns_and_saves_a_checkpoint(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "1 thread(s)" in output
 
-    assert accuracy > 0.8  # from 10% at the start, after 60 batches of 64
+    assert accuracy > 0.7  # from 10% at the start, after 60 batches of 64 (about 79%)
     report = re.search(r"epoch 1/1  loss ([\d.]+)  test accuracy ([\d.]+)%  ([\d,]+) samples/s", output)
     assert report is not None, output
     if _has_torch():  # same weights, same batches: the same mean loss to printing precision
@@ -56,8 +56,8 @@ def test_a_short_run_learns_and_saves_a_checkpoint(tmp_path, capsys):
         assert "heron is" in output
 
     weights = heron.load(checkpoint)
-    assert list(weights) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
-    assert weights["0.weight"].shape == (512, 784)
+    assert list(weights) == [f"{layer}.{name}" for layer in (0, 3, 7, 9, 11) for name in ("weight", "bias")]
+    assert weights["0.weight"].shape == (6, 1, 5, 5) and weights["7.weight"].shape == (120, 400)
 
 
 def test_bad_options_exit_with_a_usage_error(capsys):

@@ -1,30 +1,41 @@
-"""Command-line options shared by the text-model examples (tiny_gpt, char_lstm): threads, seed,
-checkpoints and sampling, and the checks of option values."""
+"""Command-line options shared by the examples: threads, seed, checkpoints, progress (all of
+them), sampling (the text models tiny_gpt and char_lstm), and the checks of option values."""
 from __future__ import annotations
 
 import heron
 
 
-def add_run_options(add, checkpoint, checkpoint_help):
-    """Adds --threads, --seed, --checkpoint (default ``checkpoint``), --resume, --sample-tokens,
-    --temperature, --prompt and --no-progress through ``add`` (a parser's add_argument)."""
+def add_training_options(add, checkpoint, checkpoint_help):
+    """Adds --threads, --seed, --checkpoint (default ``checkpoint``), --resume and
+    --no-progress through ``add`` (a parser's add_argument)."""
     add("--threads", type=int, default=None)
     add("--seed", type=int, default=0)
     add("--checkpoint", default=checkpoint, help=f"{checkpoint_help} ('' to skip)")
     add("--resume", default=None, help="checkpoint to continue training from")
-    add("--sample-tokens", type=int, default=300, help="characters to sample at the end (0: none)")
-    add("--temperature", type=float, default=0.8)
-    add("--prompt", default="\n")
     add("--no-progress", action="store_true")
 
 
-def check_options(parser, args, positive):
+def add_run_options(add, checkpoint, checkpoint_help):
+    """The training options and, for the text models, --sample-tokens, --temperature and --prompt."""
+    add_training_options(add, checkpoint, checkpoint_help)
+    add("--sample-tokens", type=int, default=300, help="characters to sample at the end (0: none)")
+    add("--temperature", type=float, default=0.8)
+    add("--prompt", default="\n")
+
+
+def check_positive(parser, args, positive):
     """Exits with a usage error unless the options named in ``positive`` are positive (or
-    unset), --dropout is in [0, 1) and --temperature is positive. Returns ``args``."""
+    unset). Returns ``args``."""
     for name in positive:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    return args
+
+
+def check_options(parser, args, positive):
+    """check_positive, and also --dropout in [0, 1) and a positive --temperature. Returns ``args``."""
+    check_positive(parser, args, positive)
     if not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.temperature <= 0:
