@@ -2,10 +2,8 @@
 constructor arguments, checks, initialisation, parameter names and repr."""
 from __future__ import annotations
 
-import math
-
 from .. import functional as F
-from .. import init
+from .linear import _reset_weight_and_bias
 from .module import Module, _register_new_parameter
 from .utils import _pair, _reverse_repeat_tuple, _single
 
@@ -73,11 +71,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_weight_and_bias(self.weight, self.bias)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
