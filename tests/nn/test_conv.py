@@ -75,7 +75,9 @@ def ref_unfold(x, kernel, dilation, padding, stride):
     cols = np.zeros((n, c, kh, kw, ho, wo))
     for ki in range(kh):
         for kj in range(kw):
-            cols[:, :, ki, kj] = xp[:, :, ki * dh:ki * dh + sh * (ho - 1) + 1:sh, kj * dw:kj * dw + sw * (wo - 1) + 1:sw]
+            rows = slice(ki * dh, ki * dh + sh * (ho - 1) + 1, sh)
+            columns = slice(kj * dw, kj * dw + sw * (wo - 1) + 1, sw)
+            cols[:, :, ki, kj] = xp[:, :, rows, columns]
     return cols.reshape(n, c * kh * kw, ho * wo)
 
 

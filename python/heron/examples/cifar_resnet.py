@@ -113,7 +113,7 @@ def _read_binary_batch(path):
 
 def find_batches(data_dir):
     """(folder, reader) of the CIFAR-10 batches in or under ``data_dir``."""
-    for folder in (data_dir, os.path.join(data_dir, "cifar-10-batches-py"), os.path.join(data_dir, "cifar-10-batches-bin")):
+    for folder in [data_dir] + [os.path.join(data_dir, f"cifar-10-batches-{kind}") for kind in ("py", "bin")]:
         if os.path.isfile(os.path.join(folder, TRAIN_BATCHES[0])):
             return folder, lambda name: _read_pickle_batch(os.path.join(folder, name))
         if os.path.isfile(os.path.join(folder, TRAIN_BATCHES[0] + ".bin")):

@@ -124,8 +124,13 @@ def _check_dtypes(op, input, weight, bias):
         raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same")
     if bias is not None and bias.dtype is not input.dtype:
         raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    _require_floating(op, input)
+
+
+def _require_floating(op, input):
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"{op}: inputs of type {input.dtype} are not supported by heron (floating-point only)")
+        raise NotImplementedError(f"{op}: inputs of type {input.dtype} are not supported by heron "
+                                  "(floating-point only)")
 
 
 def _check_weight_groups(weight, groups):
@@ -169,7 +174,8 @@ def _common_checks(op, nd, input, weight, bias, stride, dilation, groups):
 
 # ---------------------------------------------------------------------------- output sizes
 def _conv_output_size(in_size, kernel, stride, padding, dilation):
-    return tuple((i + 2 * p - d * (k - 1) - 1) // s + 1 for i, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
+    return tuple((i + 2 * p - d * (k - 1) - 1) // s + 1
+                 for i, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
 
 
 def _conv_transpose_output_size(in_size, kernel, stride, padding, output_padding, dilation):
@@ -214,7 +220,8 @@ def _check_conv_shapes(input, weight, bias, groups, padding, dilation):
     channels = weight.shape[1] * groups
     if input.shape[1] != channels:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-                           f"{list(input.shape)} to have {channels} channels, but got {input.shape[1]} channels instead")
+                           f"{list(input.shape)} to have {channels} channels, but got {input.shape[1]} channels "
+                           "instead")
     _check_bias(bias, weight.shape[0], f"weight of size {list(weight.shape)}")
     padded = [i + 2 * p for i, p in zip(input.shape[2:], padding)]
     extent = [d * (k - 1) + 1 for k, d in zip(weight.shape[2:], dilation)]
@@ -420,11 +427,6 @@ def _fold_params(op, kernel_size, dilation, padding, stride):
     return kernel, dilation, padding, stride
 
 
-def _require_floating_fold(op, input):
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"{op}: inputs of type {input.dtype} are not supported by heron (floating-point only)")
-
-
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """im2col: (N, C, H, W) or (C, H, W) -> (N, C * kH * kW, L), the sliding blocks of
     ``input`` as columns (L blocks, row-major)."""
@@ -438,7 +440,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim > 4 or any(s == 0 for s in x.shape[1:]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
-    _require_floating_fold("unfold", x)
+    _require_floating("unfold", x)
     blocks = _conv_output_size(x.shape[2:], kernel, stride, padding, dilation)
     if any(b < 1 for b in blocks):
         raise RuntimeError(f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size={kernel}, "
@@ -469,6 +471,6 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"padding={padding}, stride={stride}, expected size of input's dimension 2 to match the "
                            f"calculated number of sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, "
                            f"but got input.size(2)={cols.shape[2]}.")
-    _require_floating_fold("fold", cols)
+    _require_floating("fold", cols)
     out = _col2im(cols, out_size, kernel, stride, padding, dilation, blocks)
     return out if batched else out.squeeze(0)
