@@ -260,7 +260,7 @@ def test_full_jacobians_and_double_backward():
     conv_t = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1, groups=2)  # noqa: E731
     assert gradcheck(conv_t, (x, wt, b)) and gradgradcheck(conv_t, (x, wt, b))
     x1, w1 = _leaves((rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 3, 4))))
-    assert gradgradcheck(lambda x, w: F.conv1d(x, w, padding="same"), (x1, w1))
+    assert _quiet(gradgradcheck, lambda x, w: F.conv1d(x, w, padding="same"), (x1, w1))
     cols = _leaves((rng.standard_normal((1, 8, 6)),))[0]
     assert gradgradcheck(lambda c: F.fold(c, (3, 4), 2, padding=(1, 0), stride=(2, 1)), (cols,))
     assert gradgradcheck(lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1), (x,))
