@@ -31,6 +31,8 @@ MaxPoolParams pool_params(const Shape& input, const MaxPoolOptions& o) {
     HERON_CHECK(o.out_size[i] == 0 || (o.out_size[i] - 1) * o.stride[i] - o.padding[i] < input[2 + i], Value, "[",
                 op, "] output size ", o.out_size[i], " has windows starting past the input");
   }
+  HERON_CHECK(input[2] * input[3] < (int64_t(1) << 31), NotImplemented, "[", op,
+              "] planes of 2^31 elements or more are not supported, got ", shape_str(input));
   MaxPoolParams p{};
   p.planes = input[0] * input[1], p.in_h = input[2], p.in_w = input[3];
   p.out_h = o.out_size[0], p.out_w = o.out_size[1];

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "core/kernel_params.h"
 #include "cpu/simd/isa.h"
@@ -30,24 +31,52 @@ inline TapRange taps(int64_t start, int64_t kernel, int64_t dilation, int64_t si
   return {first, last >= first ? last + 1 : first};
 }
 
+// The forward works on one output row at a time, tap by tap: each tap's values for the whole
+// row are gathered into a contiguous line (-inf where the tap falls in the padding) and folded
+// into the running maxima with selects, which vectorise, instead of a data-dependent branch
+// per element. Positions are int32 while the row is built (planes below 2^31 elements).
 template <typename T>
-void forward_plane(const MaxPoolParams& p, const T* x, T* y, int64_t* index) {
+struct RowScratch {
+  T* line;
+  T* best;
+  int32_t* best_at;
+  const int64_t* first_col;  // first tap column inside the plane, per output column
+};
+
+template <typename T>
+void forward_plane(const MaxPoolParams& p, const T* x, T* y, int64_t* index, const RowScratch<T>& s) {
+  const int64_t ow = p.out_w;
+  T* __restrict line = s.line;
+  T* __restrict best = s.best;
+  int32_t* __restrict best_at = s.best_at;
   for (int64_t oy = 0; oy < p.out_h; ++oy) {
     const TapRange rows = taps(oy * p.stride_h - p.pad_h, p.kernel_h, p.dilation_h, p.in_h);
-    for (int64_t ox = 0; ox < p.out_w; ++ox) {
-      const TapRange cols = taps(ox * p.stride_w - p.pad_w, p.kernel_w, p.dilation_w, p.in_w);
-      // As torch: the first tap inside the plane until something beats -inf; NaN always wins.
-      int64_t best_at = rows.first * p.in_w + cols.first;
-      T best = -std::numeric_limits<T>::infinity();
-      for (int64_t iy = rows.first; iy < rows.end; iy += p.dilation_h) {
-        const T* row = x + iy * p.in_w;
-        for (int64_t ix = cols.first; ix < cols.end; ix += p.dilation_w) {
-          const T v = row[ix];
-          if (v > best || std::isnan(v)) best = v, best_at = iy * p.in_w + ix;
+    // As torch: the first tap inside the plane until something beats -inf; NaN always wins.
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      best[ox] = -std::numeric_limits<T>::infinity();
+      best_at[ox] = int32_t(rows.first * p.in_w + s.first_col[ox]);
+    }
+    for (int64_t iy = rows.first; iy < rows.end; iy += p.dilation_h) {
+      const T* row = x + iy * p.in_w;
+      for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
+        const int64_t shift = kx * p.dilation_w - p.pad_w;  // input column = ox * stride_w + shift
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const int64_t ix = ox * p.stride_w + shift;
+          line[ox] = (ix >= 0 && ix < p.in_w) ? row[ix] : -std::numeric_limits<T>::infinity();
+        }
+        const int32_t base = int32_t(iy * p.in_w + shift);
+        const int32_t step = int32_t(p.stride_w);
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const T v = line[ox];
+          const bool take = v > best[ox] || v != v;
+          best[ox] = take ? v : best[ox];
+          best_at[ox] = take ? base + int32_t(ox) * step : best_at[ox];
         }
       }
-      y[oy * p.out_w + ox] = best;
-      index[oy * p.out_w + ox] = best_at;
+    }
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      y[oy * ow + ox] = best[ox];
+      index[oy * ow + ox] = best_at[ox];
     }
   }
 }
@@ -66,15 +95,30 @@ template <typename T>
 void max_pool_typed(const MaxPoolParams& p) {
   const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
   const bool parallel = p.planes * (in_plane + out_plane) >= kParallelElements && !omp_in_parallel();
+  if (p.backward) {
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t plane = 0; plane < p.planes; ++plane) {
-    if (p.backward) {
+    for (int64_t plane = 0; plane < p.planes; ++plane)
       backward_plane(p, reinterpret_cast<const T*>(p.grad_y) + plane * out_plane, p.saved_indices + plane * out_plane,
                      reinterpret_cast<T*>(p.grad_x) + plane * in_plane);
-    } else {
-      forward_plane(p, reinterpret_cast<const T*>(p.x) + plane * in_plane, reinterpret_cast<T*>(p.y) + plane * out_plane,
-                    p.indices + plane * out_plane);
-    }
+    return;
+  }
+  // Scratch lines for every thread, allocated here: nothing may throw inside the parallel region.
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  const size_t width = size_t(p.out_w);
+  std::vector<int64_t> first_col(width);
+  std::vector<T> lines(width * 2 * size_t(threads));
+  std::vector<int32_t> positions(width * size_t(threads));
+  for (int64_t ox = 0; ox < p.out_w; ++ox)
+    first_col[size_t(ox)] = taps(ox * p.stride_w - p.pad_w, p.kernel_w, p.dilation_w, p.in_w).first;
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    const size_t t = size_t(omp_get_thread_num());
+    const RowScratch<T> s{lines.data() + 2 * t * width, lines.data() + (2 * t + 1) * width,
+                          positions.data() + t * width, first_col.data()};
+#pragma omp for schedule(static)
+    for (int64_t plane = 0; plane < p.planes; ++plane)
+      forward_plane(p, reinterpret_cast<const T*>(p.x) + plane * in_plane,
+                    reinterpret_cast<T*>(p.y) + plane * out_plane, p.indices + plane * out_plane, s);
   }
 }
 
