@@ -90,6 +90,7 @@ def module_cases():
         Case("CosineSimilarity", lambda L: L.nn.CosineSimilarity(dim=-1, eps=1e-6), args(normal(4, 6), normal(4, 6))),
     ]
     cases += conv_cases()
+    cases += cnn_layer_cases()
     activations = {
         "ReLU": lambda nn: nn.ReLU(), "ReLU6": lambda nn: nn.ReLU6(), "LeakyReLU": lambda nn: nn.LeakyReLU(0.2),
         "ELU": lambda nn: nn.ELU(alpha=0.7), "SELU": lambda nn: nn.SELU(), "CELU": lambda nn: nn.CELU(alpha=0.5),
@@ -136,6 +137,99 @@ def conv_cases():
         Case("CNN", lambda L: L.nn.Sequential(L.nn.Conv2d(1, 4, 3, padding=1), L.nn.ReLU(), L.nn.Conv2d(4, 2, 3, stride=2),
                                               L.nn.Flatten(), L.nn.Linear(18, 3)), args(normal(2, 1, 7, 7))),
     ]
+
+
+
+def _unpool_indices(shape, kernel):
+    """Valid max-pool indices for values of ``shape``: one position inside each window."""
+    rng = np.random.default_rng(len(shape))
+    spatial = shape[-len(kernel):]
+    grids = np.meshgrid(*[np.arange(s) for s in spatial], indexing="ij")
+    coordinates = [g * k + rng.integers(0, k, size=g.shape) for g, k in zip(grids, kernel)]
+    full = [s * k for s, k in zip(spatial, kernel)]
+    flat = np.ravel_multi_index(coordinates, full)
+    return fixed(np.broadcast_to(flat, shape).copy())
+
+
+def cnn_layer_cases():
+    """Pooling, padding, resampling, normalisation and channel-dropout layers."""
+    x1, x2, x3 = args(normal(2, 3, 9)), args(normal(2, 3, 7, 8)), args(normal(2, 2, 5, 6, 4))
+    positive2 = args(uniform(0.1, 2.0, 2, 3, 7, 8))
+    cases = [
+        Case("MaxPool1d", lambda L: L.nn.MaxPool1d(3, 2, 1), x1),
+        Case("MaxPool1d-unbatched-ceil", lambda L: L.nn.MaxPool1d(2, ceil_mode=True), args(normal(3, 9))),
+        Case("MaxPool2d", lambda L: L.nn.MaxPool2d(3, 2, 1), x2),
+        Case("MaxPool2d-dilation-ceil", lambda L: L.nn.MaxPool2d((2, 3), (1, 2), (1, 0), (2, 1), ceil_mode=True), x2),
+        Case("MaxPool3d", lambda L: L.nn.MaxPool3d(2, padding=1), x3),
+        Case("AvgPool1d", lambda L: L.nn.AvgPool1d(3, 2, 1, ceil_mode=True), x1),
+        Case("AvgPool2d-exclude-pad", lambda L: L.nn.AvgPool2d(3, 2, 1, count_include_pad=False), x2),
+        Case("AvgPool2d-ceil-divisor", lambda L: L.nn.AvgPool2d(2, ceil_mode=True, divisor_override=3), x2),
+        Case("AvgPool3d", lambda L: L.nn.AvgPool3d((2, 3, 2), 1), x3),
+        Case("LPPool1d", lambda L: L.nn.LPPool1d(2, 3), args(uniform(0.1, 2.0, 2, 3, 9))),
+        Case("LPPool2d", lambda L: L.nn.LPPool2d(1.5, 2, 1, ceil_mode=True), positive2),
+        Case("LPPool3d", lambda L: L.nn.LPPool3d(3, 2), args(uniform(0.1, 2.0, 2, 2, 5, 6, 4))),
+        Case("AdaptiveAvgPool1d", lambda L: L.nn.AdaptiveAvgPool1d(4), x1),
+        Case("AdaptiveAvgPool2d-none", lambda L: L.nn.AdaptiveAvgPool2d((3, None)), x2),
+        Case("AdaptiveAvgPool2d-global", lambda L: L.nn.AdaptiveAvgPool2d(1), x2),
+        Case("AdaptiveAvgPool3d", lambda L: L.nn.AdaptiveAvgPool3d((2, 4, 3)), x3),
+        Case("AdaptiveMaxPool1d", lambda L: L.nn.AdaptiveMaxPool1d(4), x1),
+        Case("AdaptiveMaxPool2d", lambda L: L.nn.AdaptiveMaxPool2d((5, 3)), x2),
+        Case("AdaptiveMaxPool3d", lambda L: L.nn.AdaptiveMaxPool3d(3), x3),
+        Case("MaxUnpool1d", lambda L: L.nn.MaxUnpool1d(3), args(normal(2, 3, 4), _unpool_indices((2, 3, 4), (3,)))),
+        Case("MaxUnpool2d", lambda L: L.nn.MaxUnpool2d(2), args(normal(2, 3, 3, 4), _unpool_indices((2, 3, 3, 4), (2, 2))),
+             kwargs={"output_size": (7, 8)}),
+        Case("MaxUnpool3d", lambda L: L.nn.MaxUnpool3d(2), args(normal(1, 2, 2, 2, 3), _unpool_indices((1, 2, 2, 2, 3),
+                                                                                                      (2, 2, 2)))),
+        Case("ZeroPad1d", lambda L: L.nn.ZeroPad1d((2, -1)), x1),
+        Case("ZeroPad2d", lambda L: L.nn.ZeroPad2d((1, 2, 0, 1)), x2),
+        Case("ZeroPad3d", lambda L: L.nn.ZeroPad3d(1), x3),
+        Case("ConstantPad1d", lambda L: L.nn.ConstantPad1d(2, 3.5), x1),
+        Case("ConstantPad2d", lambda L: L.nn.ConstantPad2d((1, 0, 2, 1), -1.0), x2),
+        Case("ConstantPad3d", lambda L: L.nn.ConstantPad3d((1, 0, 0, 1, 1, 1), 2.0), x3),
+        Case("ReflectionPad1d", lambda L: L.nn.ReflectionPad1d((2, 3)), x1),
+        Case("ReflectionPad2d", lambda L: L.nn.ReflectionPad2d((1, 0, 2, 1)), x2),
+        Case("ReflectionPad3d", lambda L: L.nn.ReflectionPad3d(1), x3),
+        Case("ReplicationPad1d", lambda L: L.nn.ReplicationPad1d(3), x1),
+        Case("ReplicationPad2d", lambda L: L.nn.ReplicationPad2d((2, 0, 1, 3)), x2),
+        Case("ReplicationPad3d", lambda L: L.nn.ReplicationPad3d(2), x3),
+        Case("CircularPad1d", lambda L: L.nn.CircularPad1d((1, 2)), x1),
+        Case("CircularPad2d", lambda L: L.nn.CircularPad2d(1), x2),
+        Case("CircularPad3d", lambda L: L.nn.CircularPad3d((1, 0, 2, 1, 0, 1)), x3),
+        Case("PixelShuffle", lambda L: L.nn.PixelShuffle(2), args(normal(2, 8, 3, 4))),
+        Case("PixelUnshuffle", lambda L: L.nn.PixelUnshuffle(2), args(normal(2, 2, 4, 6))),
+        Case("Upsample-nearest", lambda L: L.nn.Upsample(scale_factor=2), x2),
+        Case("Upsample-nearest-exact", lambda L: L.nn.Upsample(size=(5, 11), mode="nearest-exact"), x2),
+        Case("Upsample-linear", lambda L: L.nn.Upsample(scale_factor=1.5, mode="linear"), x1),
+        Case("Upsample-bilinear-align", lambda L: L.nn.Upsample(size=(5, 9), mode="bilinear", align_corners=True), x2),
+        Case("Upsample-bicubic", lambda L: L.nn.Upsample(scale_factor=(1.5, 0.75), mode="bicubic"), x2),
+        Case("Upsample-trilinear", lambda L: L.nn.Upsample(size=3, mode="trilinear", recompute_scale_factor=None), x3),
+        Case("Upsample-area", lambda L: L.nn.Upsample(scale_factor=0.5, mode="area"), x2),
+        Case("UpsamplingNearest2d", lambda L: L.nn.UpsamplingNearest2d(scale_factor=2), x2),
+        Case("UpsamplingBilinear2d", lambda L: L.nn.UpsamplingBilinear2d(size=(4, 5)), x2),
+        Case("BatchNorm2d", lambda L: L.nn.BatchNorm2d(3), x2, modes=("train", "eval"), calls=2),
+        Case("BatchNorm2d-no-affine-momentum-none", lambda L: L.nn.BatchNorm2d(3, affine=False, momentum=None), x2,
+             modes=("train", "eval"), calls=2),
+        Case("BatchNorm3d", lambda L: L.nn.BatchNorm3d(2, eps=1e-3), x3, modes=("train", "eval")),
+        Case("InstanceNorm1d", lambda L: L.nn.InstanceNorm1d(3), x1),
+        Case("InstanceNorm2d-affine-tracked", lambda L: L.nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+             x2, modes=("train", "eval"), calls=2),
+        Case("InstanceNorm2d-unbatched", lambda L: L.nn.InstanceNorm2d(3, affine=True), args(normal(3, 7, 8))),
+        Case("InstanceNorm3d", lambda L: L.nn.InstanceNorm3d(2, momentum=0.3, track_running_stats=True), x3,
+             modes=("train", "eval")),
+        Case("GroupNorm", lambda L: L.nn.GroupNorm(2, 6), args(normal(2, 6, 5, 4))),
+        Case("GroupNorm-no-affine", lambda L: L.nn.GroupNorm(3, 6, eps=1e-3, affine=False), args(normal(3, 6, 7))),
+        Case("LocalResponseNorm", lambda L: L.nn.LocalResponseNorm(3, alpha=0.01, beta=0.6, k=2.0), x2),
+    ]
+    cases += [Case(f"{name}-eval", lambda L, name=name: getattr(L.nn, name)(0.3), inputs, modes=("eval",))
+              for name, inputs in (("Dropout1d", x1), ("Dropout2d", x2), ("Dropout3d", x3), ("AlphaDropout", x2),
+                                   ("FeatureAlphaDropout", x3))]
+    cases.append(Case("CNN-with-pooling-and-norms",
+                      lambda L: L.nn.Sequential(L.nn.Conv2d(3, 6, 3, padding=1), L.nn.BatchNorm2d(6), L.nn.ReLU(),
+                                                L.nn.MaxPool2d(2), L.nn.GroupNorm(2, 6),
+                                                L.nn.Upsample(scale_factor=2, mode="bilinear"), L.nn.ReflectionPad2d(1),
+                                                L.nn.AvgPool2d(3, 2), L.nn.AdaptiveAvgPool2d(1), L.nn.Flatten(),
+                                                L.nn.Linear(6, 2)), x2, modes=("train", "eval")))
+    return cases
 
 
 class Model:
@@ -298,6 +392,16 @@ REPR_ONLY = {
                                              nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=1),
                                              nn.ConvTranspose2d(4, 8, (3, 2), 2, 1, 1, groups=4, bias=False,
                                                                 dilation=(2, 1))),
+    "cnn layer defaults": lambda nn: nn.Sequential(
+        nn.MaxPool2d(3, return_indices=True), nn.MaxPool1d(2, 1, 1, 2, True, True), nn.AvgPool1d(3), nn.AvgPool2d((2, 3)),
+        nn.AvgPool3d(2, 1, 1, True, False, 4), nn.LPPool2d(2, (2, 3)), nn.AdaptiveMaxPool2d((2, None), True),
+        nn.AdaptiveAvgPool3d(3), nn.MaxUnpool2d((2, 3), 1), nn.MaxUnpool1d(2), nn.ZeroPad2d(2), nn.ConstantPad3d(1, 0.5),
+        nn.ReflectionPad1d(2), nn.ReplicationPad2d((1, 2, 3, 4)), nn.CircularPad3d(1), nn.PixelShuffle(3),
+        nn.PixelUnshuffle(2), nn.Upsample(scale_factor=2), nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True),
+        nn.UpsamplingNearest2d(size=4), nn.UpsamplingBilinear2d(scale_factor=3), nn.BatchNorm2d(3, bias=False),
+        nn.BatchNorm3d(4, track_running_stats=False), nn.InstanceNorm1d(3), nn.InstanceNorm2d(4, affine=True),
+        nn.InstanceNorm3d(2, track_running_stats=True), nn.GroupNorm(2, 4, bias=False), nn.LocalResponseNorm(2),
+        nn.Dropout1d(), nn.Dropout2d(0.1, True), nn.Dropout3d(), nn.AlphaDropout(0.2), nn.FeatureAlphaDropout()),
     "nested containers": lambda nn: nn.ModuleDict({"blocks": nn.ModuleList([nn.Sequential(nn.Linear(2, 2), nn.ReLU())
                                                                             for _ in range(3)] + [nn.Identity()]),
                                                    "empty": nn.Sequential(), "list": nn.ModuleList()}),
