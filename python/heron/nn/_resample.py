@@ -65,31 +65,33 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 def _size_or_scales(input, size, scale_factor, dims):
     """(output size, None) or (None, scale factors), one per spatial dim, with torch's checks."""
-    spatial = list(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
-        if not isinstance(size, (list, tuple)):
-            size = [size] * dims
-        elif len(size) != dims:
-            raise ValueError("Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {spatial} and output size of {size}. Please provide input tensor "
-                             "in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+        size = _per_spatial_dim(size, input, "output", "output size of", "output size in (o1, o2, ...,oK)")
         if not all(_is_integer(s) for s in size):
             raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, int], "
                             f"but got size with types {[type(s) for s in size]}")
         return [operator.index(s) for s in size], None
     if scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
-    if not isinstance(scale_factor, (list, tuple)):
-        scale_factor = [scale_factor] * dims
-    elif len(scale_factor) != dims:
-        raise ValueError("Input and scale_factor must have the same number of spatial dimensions, but got input with "
-                         f"spatial dimensions of {spatial} and scale_factor of shape {scale_factor}. Please provide "
-                         "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
-    if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scale_factor):
+    scales = _per_spatial_dim(scale_factor, input, "scale_factor", "scale_factor of shape",
+                              "scale_factor in (s1, s2, ...,sK)")
+    if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scales):
         raise TypeError(f"interpolate(): scale_factor must be a float or a sequence of floats, got {scale_factor}")
-    return None, [float(s) for s in scale_factor]
+    return None, [float(s) for s in scales]
+
+
+def _per_spatial_dim(value, input, name, described_as, layout):
+    """A scalar repeated for each spatial dim, or a sequence of one value per spatial dim."""
+    dims = input.ndim - 2
+    if not isinstance(value, (list, tuple)):
+        return [value] * dims
+    if len(value) != dims:
+        raise ValueError(f"Input and {name} must have the same number of spatial dimensions, but got input with "
+                         f"spatial dimensions of {list(input.shape[2:])} and {described_as} {value}. Please provide "
+                         f"input tensor in (N, C, d1, d2, ...,dK) format and {layout} format.")
+    return list(value)
 
 
 def _is_integer(value):

@@ -362,12 +362,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, H, W) with probability ``p``. As torch, a 3-D input is
     read as (N, C, L) (with a warning), not as an unbatched (C, H, W)."""
     _check_dropout_probability(p)
-    if input.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result "
-                      "in an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
-                      "inputs).", stacklevel=2)
+    _warn_if_not_channels(input, 2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
                       "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
@@ -380,13 +375,19 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
     _check_dropout_probability(p)
-    if input.ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result "
-                      "in an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
-                      "inputs).", stacklevel=2)
+    _warn_if_not_channels(input, 3)
     return _dropout(input, p, training, inplace, drawn_dims=2 if input.ndim == 5 else 1)
+
+
+def _warn_if_not_channels(input, spatial_dims):
+    """torch's deprecation warning for a dropout{2,3}d input of another rank (still run)."""
+    if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
+        op = f"dropout{spatial_dims}d"
+        warnings.warn(f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that {op} exists to provide channel-wise dropout on inputs with {spatial_dims} "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{spatial_dims + 1}D or {spatial_dims + 2}D inputs).", stacklevel=3)
 
 
 def _check_dropout_probability(p):
@@ -407,7 +408,9 @@ def _dropout(input, p, training, inplace, drawn_dims=None, alpha=False):
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     if not input.is_floating_point():
         raise RuntimeError(f"result type Float can't be cast to the desired output type {input.dtype}")
-    shape = tuple(input.shape) if drawn_dims is None else tuple(input.shape[:drawn_dims]) + (1,) * (input.ndim - drawn_dims)
+    shape = tuple(input.shape)
+    if drawn_dims is not None:
+        shape = shape[:drawn_dims] + (1,) * (input.ndim - drawn_dims)
     keep = heron.empty(shape, dtype=input.dtype).bernoulli_(1.0 - p)
     if not alpha:
         scaled_keep = keep.mul_(1.0 / (1.0 - p))
