@@ -1,5 +1,5 @@
 """Pooling: F.max_pool/avg_pool/adaptive_*_pool/max_unpool/lp_pool (1d, 2d, 3d) against
-NumPy float64 references (a loop over windows) and torch (values, indices, gradients,
+NumPy float64 references (heron.testing.references: a loop over windows) and torch (values, indices, gradients,
 exception types); finite-difference gradients, double backward, ties, NaN and -inf, integer
 inputs, unbatched and empty inputs, and the pooling modules."""
 from __future__ import annotations
@@ -15,6 +15,7 @@ from heron import nn
 from heron.autograd import gradcheck, gradgradcheck
 from heron.nn import functional as F
 from heron.testing import assert_fails_like_torch, check_vjp_random_direction
+from heron.testing import references as ref
 
 try:
     import torch
@@ -25,68 +26,8 @@ except ImportError:
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 
-# ---------------------------------------------------------------------------- NumPy references
-def _out_size(size, kernel, stride, padding, dilation, ceil_mode):
-    out = (size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
-    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
-
-
-def _windows(spatial, kernel, stride, padding, dilation, ceil_mode):
-    """For every output position: the in-bounds input coordinates of its window, in scan
-    order, and its size clipped to the padded input (avg_pool's count_include_pad divisor)."""
-    outs = [_out_size(*args, ceil_mode) for args in zip(spatial, kernel, stride, padding, dilation)]
-    for position in itertools.product(*map(range, outs)):
-        starts = [o * s - p for o, s, p in zip(position, stride, padding)]
-        axes = [[st + j * d for j in range(k)] for st, k, d in zip(starts, kernel, dilation)]
-        inside = [c for c in itertools.product(*axes) if all(0 <= x < n for x, n in zip(c, spatial))]
-        padded = math.prod(min(st + k, n + p) - st for st, k, n, p in zip(starts, kernel, spatial, padding))
-        yield position, inside, padded
-
-
-def ref_max_pool(x, kernel, stride, padding, dilation, ceil_mode):
-    """(values, flat indices): the first maximum of each window in scan order."""
-    n = len(kernel)
-    spatial = x.shape[-n:]
-    outs = [_out_size(*args, ceil_mode) for args in zip(spatial, kernel, stride, padding, dilation)]
-    values = np.zeros(x.shape[:-n] + tuple(outs))
-    indices = np.zeros(values.shape, dtype=np.int64)
-    for position, inside, _ in _windows(spatial, kernel, stride, padding, dilation, ceil_mode):
-        window = np.stack([x[(...,) + c] for c in inside], -1)
-        best = window.argmax(-1)
-        values[(...,) + position] = window.max(-1)
-        indices[(...,) + position] = np.ravel_multi_index(np.array(inside).T, spatial)[best]
-    return values, indices
-
-
-def ref_avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override=None):
-    n = len(kernel)
-    spatial = x.shape[-n:]
-    outs = [_out_size(*args, 1, ceil_mode) for args in zip(spatial, kernel, stride, padding)]
-    out = np.zeros(x.shape[:-n] + tuple(outs))
-    for position, inside, padded in _windows(spatial, kernel, stride, padding, (1,) * n, ceil_mode):
-        total = sum(x[(...,) + c] for c in inside)
-        out[(...,) + position] = total / (divisor_override or (padded if count_include_pad else len(inside)))
-    return out
-
-
-def ref_adaptive(x, output_size, reduce):
-    """Windows [floor(i L / o), ceil((i + 1) L / o)) per dim; ``reduce`` over each."""
-    n = len(output_size)
-    spatial = x.shape[-n:]
-    out = np.zeros(x.shape[:-n] + tuple(output_size))
-    for position in itertools.product(*map(range, output_size)):
-        key = tuple(slice(i * s // o, -(-(i + 1) * s // o)) for i, s, o in zip(position, spatial, output_size))
-        block = x[(...,) + key].reshape(x.shape[:-n] + (-1,))
-        out[(...,) + position] = reduce(block, axis=-1)
-    return out
-
-
 def leaf(array):
     return heron.tensor(array, dtype=heron.float64, requires_grad=True)
-
-
-def _ntuple(value, n):
-    return tuple(value) if isinstance(value, tuple) else (value,) * n
 
 
 # ---------------------------------------------------------------------------- against NumPy
@@ -103,8 +44,7 @@ def test_max_pool_matches_numpy_and_finite_differences(shape, kernel, stride, pa
     x = np.random.default_rng(0).standard_normal(shape)
     pool = getattr(F, f"max_pool{n}d")
     values, indices = pool(leaf(x), kernel, stride, padding, dilation, ceil_mode, return_indices=True)
-    expected = ref_max_pool(x, _ntuple(kernel, n), _ntuple(stride or kernel, n), _ntuple(padding, n),
-                            _ntuple(dilation, n), ceil_mode)
+    expected = ref.max_pool(x, n, kernel, stride, padding, dilation, ceil_mode, return_indices=True)
     np.testing.assert_allclose(values.detach().numpy(), expected[0])
     assert indices.dtype is heron.int64 and np.array_equal(indices.numpy(), expected[1])
     check_vjp_random_direction(lambda t: pool(t, kernel, stride, padding, dilation, ceil_mode), [leaf(x)])
@@ -125,8 +65,7 @@ def test_avg_pool_matches_numpy_and_finite_differences(shape, kernel, stride, pa
     pool = getattr(F, f"avg_pool{n}d")
     extra = () if n == 1 else (divisor,)
     out = pool(leaf(x), kernel, stride, padding, ceil_mode, count_include_pad, *extra)
-    expected = ref_avg_pool(x, _ntuple(kernel, n), _ntuple(stride, n), _ntuple(padding, n), ceil_mode,
-                            count_include_pad, divisor)
+    expected = ref.avg_pool(x, n, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     check_vjp_random_direction(lambda t: pool(t, kernel, stride, padding, ceil_mode, count_include_pad, *extra),
                                [leaf(x)])
@@ -137,11 +76,11 @@ def test_avg_pool_matches_numpy_and_finite_differences(shape, kernel, stride, pa
                                                   (3, (1, 2, 5, 6, 7), (2, 4, 3))])
 def test_adaptive_pools_match_numpy(n, shape, output_size):
     x = np.random.default_rng(2).standard_normal(shape)
-    sizes = _ntuple(output_size, n)
+    sizes = output_size if isinstance(output_size, tuple) else (output_size,) * n
     avg = getattr(F, f"adaptive_avg_pool{n}d")(leaf(x), output_size)
-    np.testing.assert_allclose(avg.detach().numpy(), ref_adaptive(x, sizes, np.mean), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(avg.detach().numpy(), ref.adaptive_pool(x, sizes, np.mean), rtol=1e-12, atol=1e-12)
     values, indices = getattr(F, f"adaptive_max_pool{n}d")(leaf(x), output_size, return_indices=True)
-    np.testing.assert_allclose(values.detach().numpy(), ref_adaptive(x, sizes, np.max))
+    np.testing.assert_allclose(values.detach().numpy(), ref.adaptive_pool(x, sizes, np.max))
     flat = x.reshape(x.shape[:-n] + (-1,))
     np.testing.assert_array_equal(np.take_along_axis(flat, indices.numpy().reshape(flat.shape[:-1] + (-1,)), -1),
                                   values.detach().numpy().reshape(flat.shape[:-1] + (-1,)))
@@ -176,12 +115,12 @@ def test_max_unpool_puts_the_maxima_back():
 def test_lp_pool_is_the_p_norm_of_each_window(p):
     x = np.abs(np.random.default_rng(4).standard_normal((2, 3, 6, 7))) + 0.1
     out = F.lp_pool2d(heron.tensor(x), p, (2, 3), (2, 2), ceil_mode=True).numpy()
-    expected = ref_avg_pool(x ** p, (2, 3), (2, 2), (0, 0), True, True) * 6
+    expected = ref.avg_pool(x ** p, 2, (2, 3), (2, 2), 0, True, True) * 6
     np.testing.assert_allclose(out, expected ** (1 / p), rtol=1e-5)
     np.testing.assert_allclose(F.lp_pool1d(heron.tensor(x[0]), p, 3).numpy(),
-                               (ref_avg_pool(x[0] ** p, (3,), (3,), (0,), False, True) * 3) ** (1 / p), rtol=1e-5)
+                               (ref.avg_pool(x[0] ** p, 1, 3) * 3) ** (1 / p), rtol=1e-5)
     np.testing.assert_allclose(F.lp_pool2d(heron.tensor(x), math.inf, 2).numpy(),
-                               ref_max_pool(x, (2, 2), (2, 2), (0, 0), (1, 1), False)[0])
+                               ref.max_pool(x, 2, 2))
 
 
 def test_full_jacobians_and_double_backward():
@@ -211,11 +150,11 @@ def test_unbatched_and_empty_batch_inputs():
 def test_max_pool_of_integers_and_integer_averages_truncate():
     x = np.random.default_rng(6).integers(-50, 50, size=(2, 3, 6, 7))
     values, indices = F.max_pool2d(heron.tensor(x), 3, 2, 1, return_indices=True)
-    expected = ref_max_pool(x.astype(np.float64), (3, 3), (2, 2), (1, 1), (1, 1), False)
+    expected = ref.max_pool(x.astype(np.float64), 2, 3, 2, 1, return_indices=True)
     assert values.dtype is heron.int64 and np.array_equal(values.numpy(), expected[0])
     assert np.array_equal(indices.numpy(), expected[1])
     averages = F.avg_pool2d(heron.tensor(x), 2).numpy()
-    assert np.array_equal(averages, np.trunc(ref_avg_pool(x.astype(np.float64), (2, 2), (2, 2), (0, 0), False, True)))
+    assert np.array_equal(averages, np.trunc(ref.avg_pool(x.astype(np.float64), 2, 2)))
     with pytest.raises(NotImplementedError):
         F.max_pool1d(heron.tensor(x[0]), 2)  # as torch: no integer max_pool1d
     with pytest.raises(NotImplementedError):

@@ -137,6 +137,9 @@ NO_ZERO_DIM = {
     "layer_norm": "normalizes at least one dim", "rms_norm": "normalizes at least one dim",
     "batch_norm": "needs a channel dim", "cosine_similarity": "reduces a dim",
 }
+NO_ZERO_DIM.update({name: "needs channel and spatial dims" for name in (
+    "pad", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+    "interpolate", "pixel_shuffle", "group_norm")})
 NO_ZERO_DIM.update({name: "GEMM operands are at least 1-D" for name in (
     "matmul", "mm", "bmm", "mv", "dot", "outer", "tensordot", "einsum", "_addmm_activation")})
 NO_EMPTY = {"multinomial": "needs a category with positive probability", "as_strided": "see above"}

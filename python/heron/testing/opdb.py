@@ -25,6 +25,7 @@ import numpy as np
 import heron
 from heron import Tensor
 
+from . import references
 from .tensors import ALL_DTYPES, FLOATS, from_values, make_tensor, round_to, tensors_in, to_numpy_structure
 
 bool_, int64, int32, float32, float64 = heron.bool, heron.int64, heron.int32, heron.float32, heron.float64
@@ -2247,6 +2248,166 @@ def _margin_ranking_errors(rng):
     yield ErrorInput(SampleInput((mk((3,)), mk((3,)), mk((3,))), {"reduction": "x"}), ValueError, "not a valid value")
 
 
+
+# ---------------------------------------------------------------------------- nn.functional: padding, pooling, resampling
+_NP_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _np_pad(a, pad, mode="constant", value=None):
+    """np.pad of the positive widths, then the negative ones cropped (torch's order for all
+    modes but circular, which the samples pad by positive widths only)."""
+    widths, crop = [(0, 0)] * a.ndim, [slice(None)] * a.ndim
+    for i in range(len(pad) // 2):
+        dim, left, right = a.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        widths[dim] = (max(left, 0), max(right, 0))
+        crop[dim] = slice(max(-left, 0), a.shape[dim] + max(left, 0) + right)
+    extra = {"constant_values": value or 0} if mode == "constant" else {}
+    return np.pad(a, widths, _NP_PAD_MODES[mode], **extra)[tuple(crop)]
+
+
+def _pad_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((2, 3, 5)), (2, 1)), {}, "constant, last dim")
+    yield SampleInput((mk((2, 3, 5), "transposed"), (1, -2, 0, 1)), {"value": 2.0}, "constant, crop, value")
+    yield SampleInput((mk((2, 3, 5)), (3, 4)), {"mode": "reflect"}, "reflect (N, C, W)")
+    yield SampleInput((mk((3, 5)), (-1, 2)), {"mode": "reflect"}, "reflect unbatched, negative width")
+    yield SampleInput((mk((1, 2, 4, 5), "strided"), (1, 2, 3, 0)), {"mode": "replicate"}, "replicate (N, C, H, W)")
+    yield SampleInput((mk((1, 2, 3, 4, 5)), (1, 1, 2, 0, 0, 2)), {"mode": "circular"}, "circular 3-D")
+    yield SampleInput((mk((0, 3, 4)), (1, 2)), {"mode": "reflect"}, "empty batch")
+
+
+def _pad_errors(rng):
+    x = make_tensor((2, 3, 4), float32, rng)
+    yield ErrorInput(SampleInput((x, (1,))), RuntimeError, "Padding length must be divisible by 2")
+    yield ErrorInput(SampleInput((x, (1, 1), "foo")), NotImplementedError, "Unrecognised padding mode foo")
+    yield ErrorInput(SampleInput((x, (4, 1), "reflect")), RuntimeError, "Padding size should be less than")
+    yield ErrorInput(SampleInput((make_tensor((4,), float32, rng), (1, 1), "reflect")), NotImplementedError,
+                     "Padding size 2 is not supported for 1D input")
+    yield ErrorInput(SampleInput((x, (5, 1), "circular")), RuntimeError, "wrapping around more than once")
+
+
+def _np_pool(reference, n):
+    """references.max_pool/avg_pool over the last ``n`` dims, with the op's signature."""
+    return lambda a, *args, **kwargs: reference(a, n, *args, **kwargs)
+
+
+def _pool_samples(n, max_pool=False):
+    """Samples of the {max,avg}_pool{n}d: batched and unbatched, padding, stride, ceil_mode,
+    non-contiguous, an empty batch (and dilation and indices for max pooling)."""
+    def gen(dtype, rng):
+        mk = _mk(rng, dtype)
+        spatial = (7, 6, 5)[:n]
+        yield SampleInput((mk((2, 3) + spatial), 2), {}, "kernel 2")
+        yield SampleInput((mk((3,) + spatial, "transposed"), 3, 2, 1), {"ceil_mode": True}, "unbatched, padding, ceil")
+        yield SampleInput((mk((0, 2) + spatial), 2), {}, "empty batch")
+        if max_pool:
+            yield SampleInput((mk((1, 2) + spatial, "strided"), 2, 1), {"dilation": 2, "return_indices": True},
+                              "dilation, indices")
+        else:
+            yield SampleInput((mk((1, 2) + spatial), 3, 2, 1), {"count_include_pad": False}, "padding not counted")
+
+    return gen
+
+
+def _pool_errors(name):
+    def gen(rng):
+        x = make_tensor((2, 3, 7, 8), float32, rng)
+        yield ErrorInput(SampleInput((x, 3), {"padding": 2}), RuntimeError, "pad should be at most half")
+        yield ErrorInput(SampleInput((x, 2), {"stride": 0}), RuntimeError, "stride should not be zero")
+        yield ErrorInput(SampleInput((x, 9)), RuntimeError, "Output size is too small")
+        yield ErrorInput(SampleInput((make_tensor((1, 1, 2, 3, 8), float32, rng), 2)), RuntimeError, "tensor")
+
+    return gen
+
+
+def _adaptive_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((2, 3, 7, 6)), (3, 4)), {}, "windows of unequal sizes")
+    yield SampleInput((mk((3, 5, 9), "transposed"), 1), {}, "unbatched, global")
+    yield SampleInput((mk((1, 2, 4, 5)), (6, None)), {}, "more outputs than inputs, None")
+    yield SampleInput((mk((0, 2, 4, 4)), 2), {}, "empty batch")
+
+
+def _adaptive_errors(rng):
+    x = make_tensor((2, 3, 6, 6), float32, rng)
+    yield ErrorInput(SampleInput((x, (-1, 2))), RuntimeError, "greater than or equal to 0")
+    yield ErrorInput(SampleInput((x, (2, 2, 2))), RuntimeError, "output_size must be 2")
+    yield ErrorInput(SampleInput((make_tensor((2, 3, 6, 6), int64, rng), 2)), NotImplementedError, "")
+
+
+def _np_adaptive(reduce):
+    def ref(a, output_size, return_indices=False):
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+        sizes = tuple(a.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+        return references.adaptive_pool(a, sizes, reduce)
+
+    return ref
+
+
+def _interpolate_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((2, 3, 4, 5)),), {"size": (7, 3)}, "nearest")
+    yield SampleInput((mk((2, 3, 4, 5), "transposed"),), {"size": (6, 9), "mode": "bilinear"}, "bilinear, half pixel")
+    yield SampleInput((mk((2, 3, 5)),), {"size": 8, "mode": "linear", "align_corners": True}, "linear, corners")
+    yield SampleInput((mk((1, 2, 3, 4, 2)),), {"size": (2, 5, 3), "mode": "trilinear"}, "trilinear")
+    yield SampleInput((mk((0, 2, 3, 3)),), {"size": 5, "mode": "bilinear"}, "empty batch")
+
+
+def _interpolate_errors(rng):
+    x = make_tensor((2, 3, 5, 4), float32, rng)
+    yield ErrorInput(SampleInput((x,), {"size": 7, "scale_factor": 2}), ValueError, "only one of size or scale_factor")
+    yield ErrorInput(SampleInput((x,), {"scale_factor": 2, "mode": "linear"}), NotImplementedError,
+                     "Got 4D input, but linear mode needs 3D input")
+    yield ErrorInput(SampleInput((x,), {"size": (0, 3)}), RuntimeError, "sizes should be greater than 0")
+    yield ErrorInput(SampleInput((x,), {"size": 3, "align_corners": True}), ValueError, "align_corners option")
+
+
+def _np_interpolate(a, size, mode="nearest", align_corners=None):
+    return references.interpolate(a, size, mode, align_corners)
+
+
+def _np_pixel_shuffle(a, r):
+    *lead, c, h, w = a.shape
+    blocks = a.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    return blocks.transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2).reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def _pixel_shuffle_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((2, 8, 3, 4)), 2), {}, "(N, C, H, W)")
+    yield SampleInput((mk((9, 2, 3), "transposed"), 3), {}, "unbatched, non-contiguous")
+    yield SampleInput((mk((2, 2, 4, 2, 2)), 2), {}, "two leading dims")
+    yield SampleInput((mk((0, 4, 2, 2)), 2), {}, "empty batch")
+
+
+def _pixel_shuffle_errors(rng):
+    yield ErrorInput(SampleInput((make_tensor((2, 6, 3, 3), float32, rng), 2)), RuntimeError, "divisible by the square")
+    yield ErrorInput(SampleInput((make_tensor((8, 3), float32, rng), 2)), RuntimeError, "at least 3 dimensions")
+
+
+def _np_group_norm(a, num_groups, weight=None, bias=None, eps=1e-5):
+    groups = a.reshape(a.shape[0], num_groups, math.prod(a.shape[1:]) // num_groups)
+    out = ((groups - groups.mean(-1, keepdims=True)) / np.sqrt(groups.var(-1, keepdims=True) + eps)).reshape(a.shape)
+    channel = (1, -1) + (1,) * (a.ndim - 2)
+    out = out if weight is None else out * weight.reshape(channel)
+    return out if bias is None else out + bias.reshape(channel)
+
+
+def _group_norm_samples(dtype, rng):
+    mk = _mk(rng, dtype)
+    yield SampleInput((mk((2, 6, 4, 3)), 3, mk((6,)), mk((6,))), {}, "affine")
+    yield SampleInput((mk((3, 4, 5), "transposed"), 2), {"eps": 1e-3}, "no affine, non-contiguous")
+    yield SampleInput((mk((2, 4)), 2, mk((4,))), {}, "(N, C)")
+    yield SampleInput((mk((0, 4, 3)), 2), {}, "empty batch")
+
+
+def _group_norm_errors(rng):
+    x = make_tensor((2, 6, 3), float32, rng)
+    yield ErrorInput(SampleInput((x, 4)), RuntimeError, "divisible by num_groups")
+    yield ErrorInput(SampleInput((x, 3, make_tensor((5,), float32, rng))), RuntimeError, "Expected weight to be a vector")
+    yield ErrorInput(SampleInput((make_tensor((6,), float32, rng), 3)), RuntimeError, "at least 2 dimensions")
+
 NN_OPS = [
     OpInfo("linear", "nn.functional.linear", _np_linear, (float32, float64), _linear_samples, _linear_errors,
            cost=_linear_cost),
@@ -2286,6 +2447,26 @@ NN_OPS = [
            (float32, float64), _cosine_embedding_samples, _cosine_embedding_errors),
     OpInfo("margin_ranking_loss", "nn.functional.margin_ranking_loss", _np_margin_ranking_loss, (float32, float64),
            _margin_ranking_samples, _margin_ranking_errors),
+    OpInfo("pad", "nn.functional.pad", _np_pad, (float32, float64, int64), _pad_samples, _pad_errors,
+           cost=movement_cost),
+    OpInfo("max_pool1d", "nn.functional.max_pool1d", _np_pool(references.max_pool, 1), (float32, float64),
+           _pool_samples(1, max_pool=True), kinks_at_ties=True, cost=reduction_cost),
+    OpInfo("max_pool2d", "nn.functional.max_pool2d", _np_pool(references.max_pool, 2), (float32, float64),
+           _pool_samples(2, max_pool=True), _pool_errors("max_pool2d"), kinks_at_ties=True, cost=reduction_cost),
+    OpInfo("max_pool3d", "nn.functional.max_pool3d", _np_pool(references.max_pool, 3), (float32, float64),
+           _pool_samples(3, max_pool=True), kinks_at_ties=True, cost=reduction_cost),
+    OpInfo("avg_pool2d", "nn.functional.avg_pool2d", _np_pool(references.avg_pool, 2), (float32, float64),
+           _pool_samples(2), _pool_errors("avg_pool2d"), cost=reduction_cost),
+    OpInfo("adaptive_avg_pool2d", "nn.functional.adaptive_avg_pool2d", _np_adaptive(np.mean), (float32, float64),
+           _adaptive_samples, _adaptive_errors, cost=reduction_cost),
+    OpInfo("adaptive_max_pool2d", "nn.functional.adaptive_max_pool2d", _np_adaptive(np.max), (float32, float64),
+           _adaptive_samples, _adaptive_errors, kinks_at_ties=True, cost=reduction_cost),
+    OpInfo("interpolate", "nn.functional.interpolate", _np_interpolate, (float32, float64), _interpolate_samples,
+           _interpolate_errors, cost=elementwise_cost(4)),
+    OpInfo("pixel_shuffle", "nn.functional.pixel_shuffle", _np_pixel_shuffle, (float32, float64, int64),
+           _pixel_shuffle_samples, _pixel_shuffle_errors, cost=movement_cost),
+    OpInfo("group_norm", "nn.functional.group_norm", _np_group_norm, (float32, float64), _group_norm_samples,
+           _group_norm_errors, cost=elementwise_cost(8), tol={float32: (2e-5, 2e-5)}),
 ]
 
 
