@@ -11,6 +11,10 @@
 //                                   one block of input channels and pixels at a time
 //   weight gradient  dW[cout x K] = sum over images of dY X^T, X built block by block
 // A 1x1 convolution with stride 1 and no padding has X = the image itself: plain GEMMs.
+// A stride-1 convolution with few output channels (LeNet's, depthwise ones) would spend more
+// time building X than multiplying with it, so it runs directly instead (direct_conv below),
+// and so does its input gradient, which is the same kind of convolution of dY with the kernel
+// flipped and transposed.
 //
 // Determinism: the forward and input-gradient tasks own disjoint parts of the output and each
 // runs a fixed sequence of GEMMs; the weight-gradient tasks own disjoint column blocks of dW and
@@ -23,9 +27,11 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "core/kernel_params.h"
 #include "cpu/gemm_serial.h"
+#include "cpu/simd/math.h"
 
 namespace HERON_ISA_NAMESPACE {
 namespace {
@@ -156,15 +162,17 @@ class PatchPanels final : public PanelSource<T> {
   int64_t p0_;
 };
 
-// A per-thread scratch block, kept between calls.
+// Per-thread scratch blocks (slot 0: patches and canvases; 1: the weight gradient's lanes),
+// kept between calls.
 template <typename T>
-T* scratch(int64_t elements) {
+T* scratch(int64_t elements, int slot = 0) {
   struct Buffer {
     void* p = nullptr;
     int64_t bytes = 0;
     ~Buffer() { std::free(p); }
   };
-  static thread_local Buffer buf;
+  static thread_local Buffer buffers[2];
+  Buffer& buf = buffers[slot];
   const int64_t bytes = (elements * int64_t(sizeof(T)) + 63) / 64 * 64;
   if (bytes > buf.bytes) {
     std::free(buf.p);
@@ -207,6 +215,188 @@ inline int64_t wanted_parts(int64_t existing_tasks) {
   return std::max<int64_t>(1, ceil_div(target, std::max<int64_t>(existing_tasks, 1)));
 }
 
+// ------------------------------------------------------------------------------ direct
+// A stride-1 cross-correlation of one image with few output channels, without patches: the
+// image is copied into a zero-padded canvas of width wp, so that output (oy, ox) and tap
+// (ky, kx) read canvas element (oy * wp + ox) + (ky * dh * wp + kx * dw). Over the flattened
+// index q = oy * wp + ox every tap is then one contiguous vector load, and a register tile of
+// kDirectChannels output channels x 2 vectors of q accumulates over channels and taps. The
+// columns ox >= out_w of each canvas row are computed and dropped.
+constexpr int kDirectChannels = 4;
+constexpr int64_t kDirectMaxOutChannels = 16;      // above this the GEMM path is faster
+constexpr int64_t kDirectMaxCanvas = 256 * 1024;   // elements per thread
+
+template <typename T>
+struct DirectVec {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+  static constexpr int64_t kLanes = kVecBytes / sizeof(T);
+};
+
+struct DirectShape {
+  int64_t in_channels, h, w, out_channels, kh, kw, ph, pw, dh, dw, out_h, out_w;
+  int64_t wp() const { return w + 2 * pw; }
+  int64_t hp() const { return h + 2 * ph; }
+  int64_t taps() const { return kh * kw; }
+  // q positions computed: a whole number of register tiles of `tile` values.
+  int64_t wide_len(int64_t tile) const { return ceil_div(out_h * wp(), tile) * tile; }
+  // The canvas holds every q's taps: the last tile reads up to wide_len + the taps' reach.
+  int64_t canvas_len(int64_t tile) const {
+    return std::max(in_channels * hp() * wp(),
+                    (in_channels - 1) * hp() * wp() + wide_len(tile) + (kh - 1) * dh * wp() + (kw - 1) * dw);
+  }
+};
+
+template <typename T, int CB>
+void direct_tile_rows(const DirectShape& d, const T* canvas, int64_t plane, const int64_t* tap_offset,
+                      const T* w, int64_t w_rs, T* wide, int64_t wide_rs) {
+  using V = typename DirectVec<T>::type;
+  constexpr int64_t L = DirectVec<T>::kLanes;
+  const int64_t taps = d.taps(), len = d.wide_len(2 * L);
+  for (int64_t q = 0; q < len; q += 2 * L) {
+    V acc[CB][2] = {};
+    for (int64_t ci = 0; ci < d.in_channels; ++ci) {
+      const T* src = canvas + ci * plane + q;
+      const T* wc = w + ci * taps;
+      for (int64_t t = 0; t < taps; ++t) {
+        V x0, x1;
+        std::memcpy(&x0, src + tap_offset[t], sizeof(V));
+        std::memcpy(&x1, src + tap_offset[t] + L, sizeof(V));
+#pragma GCC unroll 8
+        for (int c = 0; c < CB; ++c) {
+          const V wv = wc[c * w_rs + t] - V{};
+          acc[c][0] += wv * x0;
+          acc[c][1] += wv * x1;
+        }
+      }
+    }
+    for (int c = 0; c < CB; ++c) {
+      std::memcpy(wide + c * wide_rs + q, &acc[c][0], sizeof(V));
+      std::memcpy(wide + c * wide_rs + q + L, &acc[c][1], sizeof(V));
+    }
+  }
+}
+
+// One image on its canvas in the thread's scratch, with `extra` more elements for the caller
+// (the wide rows) and each tap's offset.
+template <typename T>
+struct Canvas {
+  T* data;
+  T* extra;
+  const int64_t* tap_offset;
+  int64_t plane, len;  // elements per channel; q positions computed
+};
+
+template <typename T>
+bool make_canvas(const DirectShape& d, const T* image, int64_t extra, Canvas<T>& c) {
+  constexpr int64_t kPerOffset = sizeof(int64_t) / sizeof(T);  // T elements per tap offset
+  const int64_t tile = 2 * DirectVec<T>::kLanes, wp = d.wp(), taps = d.taps();
+  const int64_t canvas_len = d.canvas_len(tile);
+  const int64_t offsets_at = ceil_div(canvas_len + extra, kPerOffset) * kPerOffset;
+  T* data = scratch<T>(offsets_at + taps * kPerOffset);
+  if (!data) return false;
+  int64_t* tap_offset = reinterpret_cast<int64_t*>(data + offsets_at);
+  for (int64_t t = 0; t < taps; ++t) tap_offset[t] = (t / d.kw) * d.dh * wp + (t % d.kw) * d.dw;
+  c = {data, data + canvas_len, tap_offset, d.hp() * wp, d.wide_len(tile)};
+  std::fill_n(data, canvas_len, T(0));
+  for (int64_t ci = 0; ci < d.in_channels; ++ci)
+    for (int64_t y = 0; y < d.h; ++y)
+      std::memcpy(data + ci * c.plane + (y + d.ph) * wp + d.pw, image + (ci * d.h + y) * d.w, sizeof(T) * d.w);
+  return true;
+}
+
+// out[co] = bias[co] + sum over ci, taps of w[co][ci][tap] * image[ci] shifted; weights as
+// [out_channels][in_channels * taps] rows w_rs apart. Returns false when scratch is missing.
+template <typename T>
+bool direct_conv(const DirectShape& d, const T* image, const T* w, int64_t w_rs, const T* bias, T* out) {
+  const int64_t len = d.wide_len(2 * DirectVec<T>::kLanes), wp = d.wp();
+  Canvas<T> c;
+  if (!make_canvas(d, image, kDirectChannels * len, c)) return false;
+  T* wide = c.extra;
+  for (int64_t c0 = 0; c0 < d.out_channels; c0 += kDirectChannels) {
+    const int64_t cb = std::min<int64_t>(kDirectChannels, d.out_channels - c0);
+    const T* wc = w + c0 * w_rs;
+    switch (cb) {
+      case 4: direct_tile_rows<T, 4>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
+      case 3: direct_tile_rows<T, 3>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
+      case 2: direct_tile_rows<T, 2>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
+      default: direct_tile_rows<T, 1>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
+    }
+    for (int64_t k = 0; k < cb; ++k) {
+      const T b = bias ? bias[c0 + k] : T(0);
+      T* dst = out + (c0 + k) * d.out_h * d.out_w;
+      for (int64_t y = 0; y < d.out_h; ++y)
+        for (int64_t x = 0; x < d.out_w; ++x) dst[y * d.out_w + x] = wide[k * len + y * wp + x] + b;
+    }
+  }
+  return true;
+}
+
+// The weight gradient's counterpart: lanes[co][ci * taps + t] (a vector per weight, summed
+// across its lanes at the end) += grad_wide[co][q] * canvas[ci][q + tap_offset[t]] over q, for
+// CB output channels (grad_wide rows `len` apart, zero in the dropped columns), three taps at
+// a time.
+template <typename T, int CB>
+void direct_weight_rows(const DirectShape& d, const Canvas<T>& c, const T* grad_wide, T* lanes, int64_t lanes_rs) {
+  using V = typename DirectVec<T>::type;
+  constexpr int64_t L = DirectVec<T>::kLanes;
+  constexpr int TB = 3;
+  const int64_t taps = d.taps();
+  for (int64_t ci = 0; ci < d.in_channels; ++ci) {
+    for (int64_t t0 = 0; t0 < taps; t0 += TB) {
+      const int64_t tb = std::min<int64_t>(TB, taps - t0);
+      const T* src[TB];  // past the last tap, re-read the last one and drop the result
+      for (int j = 0; j < TB; ++j) src[j] = c.data + ci * c.plane + c.tap_offset[std::min<int64_t>(t0 + j, taps - 1)];
+      V acc[CB][TB] = {};
+      auto load = [](const T* at) {
+        V v;
+        std::memcpy(&v, at, sizeof(V));
+        return v;
+      };
+      for (int64_t q = 0; q < c.len; q += L) {
+        const V x0 = load(src[0] + q), x1 = load(src[1] + q), x2 = load(src[2] + q);
+#pragma GCC unroll 8
+        for (int k = 0; k < CB; ++k) {
+          const V g = load(grad_wide + k * c.len + q);
+          acc[k][0] += g * x0;
+          acc[k][1] += g * x1;
+          acc[k][2] += g * x2;
+        }
+      }
+      // Constant indices only, so that acc stays in registers.
+      for (int k = 0; k < CB; ++k)
+        for (int j = 0; j < TB; ++j) {
+          if (j >= tb) continue;
+          T* out = lanes + k * lanes_rs + (ci * taps + t0 + j) * L;
+          V sum;
+          std::memcpy(&sum, out, sizeof(V));
+          sum += acc[k][j];
+          std::memcpy(out, &sum, sizeof(V));
+        }
+    }
+  }
+}
+
+// lanes (cb rows of in_channels * taps vectors, lanes_rs apart) += the contribution of one
+// image, whose output gradient rows for these channels are grad (out_h x out_w each).
+template <typename T>
+bool direct_weight_grad(const DirectShape& d, const T* image, const T* grad, int64_t cb, T* lanes, int64_t lanes_rs) {
+  const int64_t len = d.wide_len(2 * DirectVec<T>::kLanes), wp = d.wp();
+  Canvas<T> c;
+  if (!make_canvas(d, image, kDirectChannels * len, c)) return false;
+  T* grad_wide = c.extra;
+  std::fill_n(grad_wide, cb * len, T(0));
+  for (int64_t k = 0; k < cb; ++k)
+    for (int64_t y = 0; y < d.out_h; ++y)
+      std::memcpy(grad_wide + k * len + y * wp, grad + (k * d.out_h + y) * d.out_w, sizeof(T) * d.out_w);
+  switch (cb) {
+    case 4: direct_weight_rows<T, 4>(d, c, grad_wide, lanes, lanes_rs); break;
+    case 3: direct_weight_rows<T, 3>(d, c, grad_wide, lanes, lanes_rs); break;
+    case 2: direct_weight_rows<T, 2>(d, c, grad_wide, lanes, lanes_rs); break;
+    default: direct_weight_rows<T, 1>(d, c, grad_wide, lanes, lanes_rs); break;
+  }
+  return true;
+}
+
 template <typename T>
 struct Conv {
   const ConvParams& p;
@@ -227,8 +417,40 @@ struct Conv {
   const T* weight(int64_t g) const { return reinterpret_cast<const T*>(p.weight) + g * cout_g * K; }
   double flops() const { return 2.0 * double(p.batch) * double(p.out_channels) * double(K) * double(P); }
 
+  // The forward as a direct convolution (stride 1, few output channels), or nothing.
+  bool forward_is_direct() const {
+    return geo.sh == 1 && geo.sw == 1 && !geo.is_pointwise() && cout_g <= kDirectMaxOutChannels &&
+           direct_forward_shape().canvas_len(2 * DirectVec<T>::kLanes) <= kDirectMaxCanvas;
+  }
+  DirectShape direct_forward_shape() const {
+    return {cin_g, geo.h, geo.w, cout_g, geo.kh, geo.kw, geo.ph, geo.pw, geo.dh, geo.dw, geo.oh, geo.ow};
+  }
+  // The input gradient of a stride-1 convolution is dY correlated with the flipped kernel
+  // (channels exchanged) under padding dilation * (kernel - 1) - pad, when that padding is not
+  // negative and the result covers the whole input (no output_padding rows).
+  DirectShape direct_input_grad_shape() const {
+    const int64_t ph = geo.dh * (geo.kh - 1) - geo.ph, pw = geo.dw * (geo.kw - 1) - geo.pw;
+    return {cout_g, geo.oh, geo.ow, cin_g, geo.kh, geo.kw, ph, pw, geo.dh, geo.dw, geo.h, geo.w};
+  }
+  bool input_grad_is_direct() const {
+    if (geo.sh != 1 || geo.sw != 1 || geo.is_pointwise() || cin_g > kDirectMaxOutChannels) return false;
+    const DirectShape d = direct_input_grad_shape();
+    return d.ph >= 0 && d.pw >= 0 && d.hp() - geo.dh * (geo.kh - 1) == geo.h &&
+           d.wp() - geo.dw * (geo.kw - 1) == geo.w && d.canvas_len(2 * DirectVec<T>::kLanes) <= kDirectMaxCanvas;
+  }
+
   // Tasks: (image, group, block of pixels). Y block = W_g X block (+ bias).
   void forward() const {
+    if (forward_is_direct()) {
+      const DirectShape d = direct_forward_shape();
+      run_tasks(p.batch * p.groups, flops(), [&](int64_t task) {
+        const int64_t n = task / p.groups, g = task % p.groups;
+        T* y = reinterpret_cast<T*>(p.out) + (n * p.out_channels + g * cout_g) * P;
+        const T* bias = p.bias ? reinterpret_cast<const T*>(p.bias) + g * cout_g : nullptr;
+        return direct_conv<T>(d, input(n, g), weight(g), K, bias, y);
+      });
+      return;
+    }
     const int64_t width = gemm_panel_width<T>();
     const Ranges pixels(P, std::min(wanted_parts(p.batch * p.groups), ceil_div(P, 256)), width);
     const int64_t blocks = pixels.number();
@@ -253,6 +475,24 @@ struct Conv {
   // gradient W^T dY is formed one pixel block at a time and added back into the image.
   void backward_input() const {
     T* grad_input = reinterpret_cast<T*>(p.out);
+    if (input_grad_is_direct()) {
+      // flipped[g][ci][co * taps + t] = W[g][co][ci * taps + (taps - 1 - t)]
+      const int64_t taps = geo.taps();
+      std::vector<T> flipped(size_t(p.groups * cin_g * cout_g * taps));
+      for (int64_t g = 0; g < p.groups; ++g)
+        for (int64_t co = 0; co < cout_g; ++co)
+          for (int64_t ci = 0; ci < cin_g; ++ci)
+            for (int64_t t = 0; t < taps; ++t)
+              flipped[size_t(((g * cin_g + ci) * cout_g + co) * taps + t)] = weight(g)[co * K + ci * taps + taps - 1 - t];
+      const DirectShape d = direct_input_grad_shape();
+      run_tasks(p.batch * p.groups, flops(), [&](int64_t task) {
+        const int64_t n = task / p.groups, g = task % p.groups;
+        T* image = grad_input + (n * p.in_channels + g * cin_g) * in_plane;
+        return direct_conv<T>(d, grad_output(n, g), flipped.data() + g * cin_g * cout_g * taps, cout_g * taps,
+                              nullptr, image);
+      });
+      return;
+    }
     const Ranges channels(cin_g, wanted_parts(p.batch * p.groups), 1);
     const int64_t blocks = channels.number();
     run_tasks(p.batch * p.groups * blocks, flops(), [&](int64_t task) {
@@ -280,6 +520,28 @@ struct Conv {
   // Tasks: (group, block of dW columns), each summing over the images and pixel blocks in order.
   void backward_weight() const {
     T* grad_weight = reinterpret_cast<T*>(p.out);
+    if (forward_is_direct()) {  // tasks: (group, block of output channels), images in order
+      const DirectShape d = direct_forward_shape();
+      const int64_t blocks = ceil_div(cout_g, kDirectChannels);
+      run_tasks(p.groups * blocks, flops(), [&](int64_t task) {
+        const int64_t g = task / blocks, c0 = task % blocks * kDirectChannels;
+        const int64_t cb = std::min<int64_t>(kDirectChannels, cout_g - c0);
+        constexpr int64_t L = DirectVec<T>::kLanes;
+        T* lanes = scratch<T>(cb * K * L, 1);
+        if (!lanes) return false;
+        std::fill_n(lanes, cb * K * L, T(0));
+        for (int64_t n = 0; n < p.batch; ++n)
+          if (!direct_weight_grad<T>(d, input(n, g), grad_output(n, g) + c0 * P, cb, lanes, K * L)) return false;
+        T* dw = grad_weight + (g * cout_g + c0) * K;
+        for (int64_t i = 0; i < cb * K; ++i) {
+          T sum = 0;
+          for (int64_t l = 0; l < L; ++l) sum += lanes[i * L + l];
+          dw[i] = sum;
+        }
+        return true;
+      });
+      return;
+    }
     const Ranges columns(K, wanted_parts(p.groups), gemm_panel_width<T>());
     const int64_t blocks = columns.number();
     run_tasks(p.groups * blocks, flops(), [&](int64_t task) {
