@@ -60,10 +60,15 @@ void forward_plane(const MaxPoolParams& p, const T* x, T* y, int64_t* index, con
       const T* row = x + iy * p.in_w;
       for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
         const int64_t shift = kx * p.dilation_w - p.pad_w;  // input column = ox * stride_w + shift
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          const int64_t ix = ox * p.stride_w + shift;
-          line[ox] = (ix >= 0 && ix < p.in_w) ? row[ix] : -std::numeric_limits<T>::infinity();
-        }
+        // Output columns [lo, hi) read inside the row; the rest read padding.
+        const int64_t lo = std::min(ow, std::max<int64_t>(0, (-shift + p.stride_w - 1) / p.stride_w));
+        const int64_t last = p.in_w - 1 - shift;  // negative: the tap is past the row for every ox
+        const int64_t hi = last < 0 ? lo : std::max(lo, std::min(ow, last / p.stride_w + 1));
+        std::fill(line, line + lo, -std::numeric_limits<T>::infinity());
+        std::fill(line + hi, line + ow, -std::numeric_limits<T>::infinity());
+        const T* from = row + shift;
+        const int64_t stride = p.stride_w;
+        for (int64_t ox = lo; ox < hi; ++ox) line[ox] = from[ox * stride];
         const int32_t base = int32_t(iy * p.in_w + shift);
         const int32_t step = int32_t(p.stride_w);
         for (int64_t ox = 0; ox < ow; ++ox) {
