@@ -47,7 +47,7 @@ def test_a_short_run_learns_and_saves_a_checkpoint(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "1 thread(s)" in output
 
-    assert accuracy > 0.7  # from 10% at the start, after 60 batches of 64 (about 79%)
+    assert accuracy > 0.8  # from 10% at the start, after 60 batches of 64 (about 85%)
     report = re.search(r"epoch 1/1  loss ([\d.]+)  test accuracy ([\d.]+)%  ([\d,]+) samples/s", output)
     assert report is not None, output
     if _has_torch():  # same weights, same batches: the same mean loss to printing precision
