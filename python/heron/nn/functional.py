@@ -890,7 +890,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean must be defined in evaluation mode")
     _require_floating("batch_norm", input.dtype, NotImplementedError)
-    if _fused_batch_norm_applies(input, running_mean, running_var, weight, bias):
+    # Gradients reaching the running statistics (eval mode) need the composite.
+    stats_need_grad = not training and any(t is not None and t.requires_grad for t in (running_mean, running_var))
+    if not stats_need_grad and _fused_batch_norm_applies(input, running_mean, running_var, weight, bias):
         return _fused_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
     return _batch_norm_composite(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
