@@ -39,7 +39,8 @@ namespace {
 using heron::ConvParams;
 using heron::ConvPass;
 
-constexpr int64_t kScratchElements = 64 * 1024;  // explicit patch / gradient blocks stay in L2
+constexpr int64_t kScratchElements = 128 * 1024;  // explicit patch / gradient blocks stay in L2
+constexpr int64_t kMinBlockPixels = 256;           // GEMMs narrower than this repack too often
 constexpr double kParallelFlops = 4e5;           // below this the whole pass runs on one thread
 
 inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -493,7 +494,10 @@ struct Conv {
       });
       return;
     }
-    const Ranges channels(cin_g, wanted_parts(p.batch * p.groups), 1);
+    // Enough channel blocks for the threads, and small enough that a block's patch gradient
+    // for kMinBlockPixels pixels fits the scratch.
+    const int64_t min_parts = ceil_div(K * std::min(P, kMinBlockPixels), kScratchElements);
+    const Ranges channels(cin_g, std::max(wanted_parts(p.batch * p.groups), min_parts), 1);
     const int64_t blocks = channels.number();
     run_tasks(p.batch * p.groups * blocks, flops(), [&](int64_t task) {
       const int64_t n = task / (p.groups * blocks), g = task / blocks % p.groups, blk = task % blocks;
