@@ -105,7 +105,8 @@ def test_every_isa_level_matches_the_twin(level, geometry, rng):
 
 @pytest.mark.parametrize("geometry", [(4, 16, 20, 20, 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
                                       (4, 32, 12, 12, 16, (1, 1), (1, 1), (0, 0), (1, 1), 1),
-                                      (2, 16, 15, 15, 16, (3, 3), (2, 2), (1, 1), (1, 1), 4)])
+                                      (2, 16, 15, 15, 16, (3, 3), (2, 2), (1, 1), (1, 1), 4),
+                                      (8, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1), 1)])  # direct path
 def test_threads_do_not_change_a_bit(geometry, rng):
     operands = _operands(rng, heron.float32, geometry)
     fused_fn, _ = _conv_pair(geometry)
