@@ -1,5 +1,8 @@
-"""heron.nn.functional: activations, softmax, linear and embedding layers, dropout, attention,
-normalisation, distances and losses, with torch's keyword arguments, defaults and errors.
+"""heron.nn.functional: activations, softmax, linear and embedding layers, dropout (element and
+channel-wise), attention, normalisation (layer, RMS, batch, instance, group, local response),
+distances and losses, with torch's keyword arguments, defaults and errors. Convolutions
+(``_conv``), padding and pooling (``_pooling``) and resampling (``_resample``) live in their own
+files and are re-exported here.
 
 Layer norm, RMS norm and cross-entropy are written as composites of heron ops in private
 ``_*_composite`` functions, and scaled-dot-product attention in ``_sdpa_reference``: they are
