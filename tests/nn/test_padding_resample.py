@@ -108,7 +108,8 @@ def _pad_error_cases():
              for name, (shape, pad, mode, value) in calls.items()]
     cases += [("bool reflect", lambda F, L: F.pad(randn(L, 2, 3, 4) > 0, (1, 1), "reflect")),
               ("mode None", lambda F, L: F.pad(randn(L, 2, 3, 4), (1, 1), None)),
-              ("pad is a tensor", lambda F, L: F.pad(randn(L, 2, 3, 4), L.tensor([1, 1])))]
+              ("pad is a tensor", lambda F, L: F.pad(randn(L, 2, 3, 4), L.tensor([1, 1]))),
+              ("input is not a tensor", lambda F, L: F.pad([1.0, 2.0], (1, 1)))]
     return cases
 
 

@@ -51,6 +51,8 @@ def pad(input, pad, mode="constant", value=None):
     these three pad the last 1, 2 or 3 dims of a tensor with one or two more dims (a batch
     and a channel dim, the batch optional).
     """
+    if not isinstance(input, heron.Tensor):
+        raise TypeError(f"pad(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     widths = _pad_widths(pad)
     if not isinstance(mode, str):
         raise TypeError(f"pad(): argument 'mode' (position 3) must be str, not {type(mode).__name__}")
