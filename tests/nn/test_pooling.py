@@ -244,10 +244,11 @@ def test_lp_pool_matches_torch(p, kernel, stride, ceil_mode):
 
 
 @needs_torch
-@pytest.mark.parametrize("name", ["max_pool1d", "adaptive_max_pool1d"])
-def test_ties_and_nans_pick_the_index_torch_picks(name):
+@pytest.mark.parametrize("name,args", [("max_pool1d", (2,)), ("max_pool1d", (3, 1, 1)), ("adaptive_max_pool1d", (5,)),
+                                       ("max_pool2d", ((1, 2),)), ("max_pool2d", ((1, 3), 1, (0, 1)))])
+def test_ties_and_nans_pick_the_index_torch_picks(name, args):
     x = np.array([[[1.0, 3.0, 3.0, 2.0, math.nan, 0.0, math.nan, 5.0, -math.inf, -math.inf]]])
-    args = (2,) if name == "max_pool1d" else (5,)
+    x = x[None] if name == "max_pool2d" else x
     expected = getattr(TF, name)(torch.tensor(x), *args, return_indices=True)
     got = getattr(F, name)(heron.tensor(x), *args, return_indices=True)
     np.testing.assert_array_equal(got[1].numpy(), expected[1].numpy())
