@@ -65,6 +65,17 @@ def test_strided_rows_and_broadcast_batches(rng):
     _check((x @ w).numpy(), x.numpy().astype(np.float64) @ w.numpy().astype(np.float64), 6, np.float32)
 
 
+def test_batch_dims_folded_into_rows_skip_size_one_strides(rng):
+    # (2, 1, 1, 7) with the m dim's (arbitrary) stride 1: the rows lie 7 apart, not 1.
+    base = rng.standard_normal(14)
+    x = heron.tensor(base).as_strided((2, 1, 1, 7), (7, 7, 1, 1))
+    w = rng.standard_normal((7, 3))
+    np.testing.assert_allclose((x @ heron.tensor(w)).numpy(), base.reshape(2, 1, 1, 7) @ w, rtol=1e-12)
+    for shape, strides in [((3, 1, 2, 4), (1, 5, 0, 3)), ((2, 3, 1, 4), (12, 4, 9, 1)), ((1, 2, 1, 3), (0, 3, 1, 1))]:
+        x = heron.tensor(base).as_strided(shape, strides)
+        np.testing.assert_allclose((x @ heron.tensor(w[:shape[-1]])).numpy(), x.numpy() @ w[:shape[-1]], rtol=1e-12)
+
+
 def test_gemv_layouts(rng):
     for rows_contiguous in (True, False):
         m = heron.randn(300, 257) if rows_contiguous else heron.randn(257, 300).t()

@@ -23,11 +23,20 @@ void check_inner(const char* op, int64_t m, int64_t k, int64_t k2, int64_t n, co
               "): operand shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()));
 }
 
-// Batch dims of a [batch..., m, k] operand can join m when each runs on from the next.
-bool rows_run_on(const Array& x) {
+// Batch dims of a [batch..., m, k] operand can join m when all its rows then lie one stride
+// apart; sets that row stride. Dims of size 1 have arbitrary strides and are skipped (an m of
+// 1 leaves the stride to the first batch dim that is not 1).
+bool rows_run_on(const Array& x, int64_t& row_stride) {
   const int64_t nd = x.ndim();
-  for (int64_t d = nd - 3; d >= 0; --d)
-    if (x.size(d) != 1 && x.strides()[d] != x.strides()[d + 1] * x.size(d + 1)) return false;
+  row_stride = x.strides()[nd - 2];
+  bool fixed = x.size(nd - 2) != 1;
+  int64_t rows = x.size(nd - 2);
+  for (int64_t d = nd - 3; d >= 0; --d) {
+    if (x.size(d) == 1) continue;
+    if (!fixed) row_stride = x.strides()[d] / rows, fixed = true;  // rows == 1 here
+    if (x.strides()[d] != row_stride * rows) return false;
+    rows *= x.size(d);
+  }
   return true;
 }
 
@@ -50,8 +59,10 @@ void gemm_into(const Array& c, const Array& x, const Array& y, double alpha, dou
   // product (x @ W for a [batch, seq, features] input) packs B once and threads better.
   bool shared_b = true;
   for (int64_t d = 0; d + 2 < nd; ++d) shared_b = shared_b && (y.size(d) == 1 || y.strides()[d] == 0);
-  if (nd > 2 && shared_b && rows_run_on(x)) {
+  int64_t row_stride = 0;
+  if (nd > 2 && shared_b && rows_run_on(x, row_stride)) {
     p.m = c.numel() / p.n;
+    p.a_rs = row_stride;
   } else {
     p.batch_ndim = int(nd - 2);
     for (int64_t d = 0; d + 2 < nd; ++d) {
