@@ -71,7 +71,7 @@ def test_batch_dims_folded_into_rows_skip_size_one_strides(rng):
     x = heron.tensor(base).as_strided((2, 1, 1, 7), (7, 7, 1, 1))
     w = rng.standard_normal((7, 3))
     np.testing.assert_allclose((x @ heron.tensor(w)).numpy(), base.reshape(2, 1, 1, 7) @ w, rtol=1e-12)
-    for shape, strides in [((3, 1, 2, 4), (1, 5, 0, 3)), ((2, 3, 1, 4), (12, 4, 9, 1)), ((1, 2, 1, 3), (0, 3, 1, 1))]:
+    for shape, strides in [((3, 1, 2, 4), (1, 5, 0, 3)), ((2, 3, 1, 2), (6, 2, 9, 1)), ((1, 2, 1, 3), (0, 3, 1, 1))]:
         x = heron.tensor(base).as_strided(shape, strides)
         np.testing.assert_allclose((x @ heron.tensor(w[:shape[-1]])).numpy(), x.numpy() @ w[:shape[-1]], rtol=1e-12)
 
