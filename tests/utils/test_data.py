@@ -3,6 +3,7 @@ and without worker processes)."""
 from __future__ import annotations
 
 import collections
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import heron
 from heron.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
                               RandomSampler, SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
-                              default_collate, default_convert, get_worker_info, random_split)
+                              WeightedRandomSampler, default_collate, default_convert, get_worker_info, random_split)
 
 
 class Squares(Dataset):
@@ -64,6 +65,23 @@ class RandomDraws(Dataset):
 
     def __getitem__(self, i):
         return heron.rand(1).item()
+
+
+class WorkerIds(Dataset):
+    """Item i is (i, pid of the process that loaded it, how often worker_init_fn ran there)."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        return i, os.getpid(), _init_calls[0]
+
+
+_init_calls = [0]
+
+
+def _count_init(worker_id):
+    _init_calls[0] += 1
 
 
 # ---------------------------------------------------------------------------- datasets
@@ -127,6 +145,39 @@ def test_sampler_errors():
         BatchSampler(range(3), True, False)
     with pytest.raises(ValueError, match="drop_last should be a boolean"):
         BatchSampler(range(3), 2, 1)
+
+
+def test_weighted_random_sampler_draws_by_weight_reproducibly():
+    weights = [0.0, 1.0, 0.0, 3.0]
+    draws = list(WeightedRandomSampler(weights, 200, generator=heron.Generator().manual_seed(0)))
+    assert len(draws) == 200 and set(draws) == {1, 3} and draws.count(3) > draws.count(1)
+    assert draws == list(WeightedRandomSampler(weights, 200, generator=heron.Generator().manual_seed(0)))
+    once = list(WeightedRandomSampler([0.9, 0.4, 0.05, 0.2], 4, replacement=False))
+    assert sorted(once) == [0, 1, 2, 3]
+    sampler = WeightedRandomSampler(np.array([1, 2]), 3)
+    assert sampler.weights.dtype == heron.float64 and len(sampler) == 3
+    loader = DataLoader(Squares(4), batch_size=2, sampler=WeightedRandomSampler([0, 0, 1, 0], 4))
+    assert [b["y"].tolist() for b in loader] == [[2, 2], [2, 2]]
+
+
+@pytest.mark.parametrize("args, kwargs, error, message", [
+    (([1.0, 2.0], 0), {}, ValueError, "num_samples should be a positive integer value, but got num_samples=0"),
+    (([1.0, 2.0], True), {}, ValueError, "num_samples should be a positive integer value"),
+    (([1.0, 2.0], 2.0), {}, ValueError, "num_samples should be a positive integer value"),
+    (([1.0, 2.0], 2), dict(replacement=1), ValueError, "replacement should be a boolean value"),
+    (([[1.0, 2.0]], 2), {}, ValueError, r"weights should be a 1d sequence but given weights have shape \(1, 2\)"),
+])
+def test_weighted_random_sampler_argument_errors(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        WeightedRandomSampler(*args, **kwargs)
+
+
+@pytest.mark.parametrize("weights, num_samples, replacement", [([-1.0, 2.0], 2, True), ([0.0, 0.0], 2, True),
+                                                                ([1.0, 2.0], 3, False)])
+def test_weighted_random_sampler_bad_weights_raise_when_drawn(weights, num_samples, replacement):
+    sampler = WeightedRandomSampler(weights, num_samples, replacement)  # as torch: accepted until iterated
+    with pytest.raises(RuntimeError):
+        list(sampler)
 
 
 # ---------------------------------------------------------------------------- collation
@@ -229,6 +280,63 @@ def test_worker_exception_is_reraised_with_its_type():
         list(DataLoader(Failing(), batch_size=2))
 
 
+def _epochs(loader, count=2):
+    return [[(b[0].tolist(), set(b[1].tolist()), set(b[2].tolist())) for b in loader] for _ in range(count)]
+
+
+def test_persistent_workers_live_across_epochs():
+    _init_calls[0] = 0
+    loader = DataLoader(WorkerIds(), batch_size=3, num_workers=2, persistent_workers=True, worker_init_fn=_count_init)
+    first, second = _epochs(loader)
+    pids = [pid for epoch in (first, second) for _, batch_pids, _ in epoch for pid in batch_pids]
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert all(calls == {1} for epoch in (first, second) for _, _, calls in epoch)  # init ran once per worker
+    assert [i for i, _, _ in first] == [i for i, _, _ in second] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    # Without persistence every epoch starts new workers.
+    fresh = _epochs(DataLoader(WorkerIds(), batch_size=3, num_workers=2))
+    assert not {p for _, ps, _ in fresh[0] for p in ps} & {p for _, ps, _ in fresh[1] for p in ps}
+
+
+def test_persistent_workers_keep_shuffled_order_and_determinism():
+    def orders(**kwargs):
+        heron.manual_seed(5)
+        loader = DataLoader(Squares(), batch_size=4, shuffle=True, **kwargs)
+        return [[b["y"].tolist() for b in loader] for _ in range(3)]
+
+    single, persistent = orders(), orders(num_workers=2, persistent_workers=True)
+    assert orders(num_workers=2) == single and orders(num_workers=2, persistent_workers=True) == persistent
+    # Persistent workers draw their base seed from the generator once, not every epoch (as
+    # in torch), so only the first epoch's shuffle is the same as without them.
+    assert persistent[0] == single[0] and persistent[1] != persistent[0]
+    assert all(sorted(sum(epoch, [])) == list(range(23)) for epoch in persistent)
+
+
+def test_persistent_workers_restart_iterable_streams_and_abandoned_epochs():
+    loader = DataLoader(Counting(10), batch_size=3, num_workers=2, persistent_workers=True)
+    expected = [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
+    assert [b.tolist() for b in loader] == expected
+    assert [b.tolist() for b in loader] == expected
+    abandoned = iter(DataLoader(Squares(), batch_size=2, num_workers=2, persistent_workers=True))
+    squares = abandoned._loader
+    next(abandoned)
+    assert [b["y"].tolist()[0] for b in squares] == list(range(0, 23, 2))  # stale batches are dropped
+    assert list(abandoned) == []  # the older epoch's iterator ends
+
+
+def test_persistent_workers_survive_a_failing_batch():
+    loader = DataLoader(Failing(), batch_size=2, num_workers=2, persistent_workers=True)
+    for _ in range(2):
+        with pytest.raises(KeyError, match="item 5 is broken"):
+            list(loader)
+    assert not loader._worker_pool.shut_down
+
+
+def test_prefetch_factor_zero_is_refused_when_iterating():
+    loader = DataLoader(Squares(), num_workers=1, prefetch_factor=0)
+    with pytest.raises(AssertionError, match="prefetch_factor must be greater than 0"):
+        iter(loader)
+
+
 def test_pin_memory_is_accepted_on_cpu():
     with pytest.warns(UserWarning, match="pin_memory"):
         batches = list(DataLoader(Squares(4), batch_size=2, pin_memory=True))
@@ -240,7 +348,7 @@ def test_pin_memory_is_accepted_on_cpu():
     (dict(timeout=-1), ValueError, "timeout option should be non-negative"),
     (dict(prefetch_factor=2), ValueError, "prefetch_factor option could only be specified in multiprocessing"),
     (dict(persistent_workers=True), ValueError, "persistent_workers option needs num_workers > 0"),
-    (dict(persistent_workers=True, num_workers=1), NotImplementedError, "persistent_workers"),
+    (dict(num_workers=1, prefetch_factor=-1), ValueError, "prefetch_factor option should be non-negative"),
     (dict(sampler=[0, 1], shuffle=True), ValueError, "sampler option is mutually exclusive with shuffle"),
     (dict(batch_sampler=[[0]], batch_size=2), ValueError, "batch_sampler option is mutually exclusive"),
     (dict(batch_size=None, drop_last=True), ValueError, "batch_size=None option disables auto-batching"),

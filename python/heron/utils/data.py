@@ -25,7 +25,8 @@ import numpy as np
 import heron
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
-           "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+           "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler",
            "default_collate", "default_convert", "get_worker_info", "DataLoader"]
 
 
@@ -234,6 +235,33 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices into ``weights`` drawn with probabilities proportional to the
+    weights (without replacement: each index at most once), by :func:`heron.multinomial`."""
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = heron.as_tensor(weights, dtype=heron.float64)
+        if weights.dim() != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        self.weights = weights
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        # Invalid weights (negative, all zero, too few without replacement) raise
+        # multinomial's RuntimeError here, when iterated, as in torch.
+        yield from heron.multinomial(self.weights, self.num_samples, self.replacement,
+                                     generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter
     unless ``drop_last``)."""
@@ -427,13 +455,18 @@ class _WorkerExhausted:
         self.worker_id = worker_id
 
 
+class _ResumeIteration:
+    """Sent to each persistent worker at the start of a new epoch, and echoed back by it."""
+
+
 _STATUS_CHECK_INTERVAL = 5.0  # seconds between liveness checks while waiting on a queue
 
 
 def _worker_loop(iterable, dataset, index_queue, result_queue, done_event, auto_collation, collate_fn, drop_last,
                  base_seed, init_fn, worker_id, num_workers):
     """Body of one worker process: fetch the batches whose indices arrive on ``index_queue``
-    and put ``(task_index, batch)`` on ``result_queue`` until told to stop (``None``)."""
+    and put ``(task_index, batch)`` on ``result_queue`` until told to stop (``None``); a
+    :class:`_ResumeIteration` restarts the dataset for the next epoch."""
     global _worker_info
     # OpenMP thread pools do not survive fork: kernels must run single-threaded in workers.
     heron.set_num_threads(1)
@@ -444,11 +477,14 @@ def _worker_loop(iterable, dataset, index_queue, result_queue, done_event, auto_
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     parent = os.getppid()
 
-    setup_error = None
+    def new_fetcher():
+        return (_IterableFetcher if iterable else _MapFetcher)(dataset, auto_collation, collate_fn, drop_last)
+
+    setup_error = fetcher = None
     try:
         if init_fn is not None:
             init_fn(worker_id)
-        fetcher = (_IterableFetcher if iterable else _MapFetcher)(dataset, auto_collation, collate_fn, drop_last)
+        fetcher = new_fetcher()
     except Exception:
         setup_error = _ExceptionWrapper(f"in DataLoader worker process {worker_id}")
 
@@ -463,6 +499,15 @@ def _worker_loop(iterable, dataset, index_queue, result_queue, done_event, auto_
                 continue
             if task is None:
                 break
+            if isinstance(task, _ResumeIteration):
+                result_queue.put((task, None))
+                exhausted = False
+                if setup_error is None:
+                    try:
+                        fetcher = new_fetcher()  # an iterable dataset starts its stream again
+                    except Exception:
+                        setup_error = _ExceptionWrapper(f"in DataLoader worker process {worker_id}")
+                continue
             if done_event.is_set() or exhausted:
                 continue
             task_index, index = task
@@ -507,39 +552,106 @@ class _SingleProcessIterator:
         return len(self._loader)
 
 
-class _MultiProcessIterator:
-    """Sends index batches round-robin to worker processes (``prefetch_factor`` per worker in
-    flight) and returns results in task order, buffering those that arrive early."""
+class _WorkerPool:
+    """A DataLoader's worker processes and their queues. Started for one epoch, or, with
+    ``persistent_workers=True``, held by the loader and resumed for every epoch (the worker
+    seeds, ``worker_init_fn`` calls and datasets copies then live as long as the loader)."""
 
     def __init__(self, loader):
-        self._loader = loader
-        self._iterable = loader._iterable
-        self._sampler_iter = iter(loader._index_sampler)
         base_seed = _draw_seed(loader.generator)
-        self._timeout = loader.timeout
         context = loader.multiprocessing_context or multiprocessing
-        self._num_workers = loader.num_workers
-        self._result_queue = context.Queue()
+        self.num_workers = loader.num_workers
+        self.timeout = loader.timeout
+        self.epoch = 0
+        self.shut_down = False
+        self.result_queue = context.Queue()
         self._done_event = context.Event()
-        self._index_queues, self._workers = [], []
-        for worker_id in range(self._num_workers):
+        self.index_queues, self.workers = [], []
+        for worker_id in range(self.num_workers):
             index_queue = context.Queue()
             index_queue.cancel_join_thread()
             worker = context.Process(
                 target=_worker_loop,
-                args=(self._iterable, loader.dataset, index_queue, self._result_queue, self._done_event,
+                args=(loader._iterable, loader.dataset, index_queue, self.result_queue, self._done_event,
                       loader._auto_collation, loader.collate_fn, loader.drop_last, base_seed, loader.worker_init_fn,
-                      worker_id, self._num_workers),
+                      worker_id, self.num_workers),
                 daemon=True)
             worker.start()
-            self._index_queues.append(index_queue)
-            self._workers.append(worker)
+            self.index_queues.append(index_queue)
+            self.workers.append(worker)
+
+    def resume(self):
+        """Starts the next epoch. Each worker answers the resume message after the batches
+        still queued for it, so once all have answered, no batch of the previous epoch is left."""
+        self.epoch += 1
+        for index_queue in self.index_queues:
+            index_queue.put(_ResumeIteration())
+        answered = 0
+        while answered < self.num_workers:
+            task_index, _ = self.receive()
+            answered += isinstance(task_index, _ResumeIteration)
+
+    def receive(self):
+        wait = self.timeout if self.timeout > 0 else _STATUS_CHECK_INTERVAL
+        while True:
+            try:
+                return self.result_queue.get(timeout=wait)
+            except queue.Empty:
+                dead = [w.pid for w in self.workers if not w.is_alive() and w.exitcode not in (0, None)]
+                if dead:
+                    self.shutdown()
+                    raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) exited unexpectedly")
+                if self.timeout > 0:
+                    self.shutdown()
+                    raise RuntimeError(f"DataLoader timed out after {self.timeout} seconds")
+
+    def shutdown(self, grace=_STATUS_CHECK_INTERVAL):
+        """Asks the workers to stop, and terminates those still running after ``grace`` seconds."""
+        if self.shut_down:
+            return
+        self.shut_down = True
+        self._done_event.set()
+        for index_queue in self.index_queues:
+            try:
+                index_queue.put(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self.workers:
+            worker.join(timeout=grace)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        for q in self.index_queues:
+            q.close()
+        self.result_queue.cancel_join_thread()
+        self.result_queue.close()
+
+    def __del__(self):
+        try:
+            # Collected as part of a reference cycle, the queues may already be finalised and
+            # never deliver the stop message: the workers are then terminated without waiting.
+            self.shutdown(grace=0.1)
+        except Exception:  # interpreter shutdown: modules may already be gone
+            pass
+
+
+class _MultiProcessIterator:
+    """One epoch over a :class:`_WorkerPool`: sends index batches round-robin to the workers
+    (``prefetch_factor`` per worker in flight) and returns results in task order, buffering
+    those that arrive early. A non-persistent pool is shut down when the epoch ends."""
+
+    def __init__(self, loader, pool):
+        self._loader = loader
+        self._pool = pool
+        self._epoch = pool.epoch
+        self._persistent = loader.persistent_workers
+        self._sampler_iter = iter(loader._index_sampler)
+        self._num_workers = pool.num_workers
         self._active = [True] * self._num_workers
         self._next_worker = itertools.cycle(range(self._num_workers))
         self._tasks = {}  # task index -> [worker id] or [worker id, data] once it arrived
         self._sent = 0
         self._received = 0
-        self._shut_down = False
         for _ in range(loader.prefetch_factor * self._num_workers):
             self._send_next_task()
 
@@ -560,11 +672,18 @@ class _MultiProcessIterator:
                 break
         else:
             return  # every worker has exhausted its stream
-        self._index_queues[worker_id].put((self._sent, index))
+        self._pool.index_queues[worker_id].put((self._sent, index))
         self._tasks[self._sent] = [worker_id]
         self._sent += 1
 
+    def _end(self):
+        if not self._persistent:
+            self._pool.shutdown()
+        raise StopIteration
+
     def __next__(self):
+        if self._pool.epoch != self._epoch or self._pool.shut_down:
+            raise StopIteration  # a later epoch has taken over the persistent workers
         while True:
             # Skip tasks sent to workers that ran out of data before answering them.
             while self._received < self._sent:
@@ -574,8 +693,7 @@ class _MultiProcessIterator:
                 del self._tasks[self._received]
                 self._received += 1
             else:
-                self._shutdown()
-                raise StopIteration
+                self._end()
             task = self._tasks[self._received]
             if len(task) == 2:
                 del self._tasks[self._received]
@@ -583,10 +701,11 @@ class _MultiProcessIterator:
                 self._send_next_task()
                 return self._unwrap(task[1])
 
-            task_index, data = self._receive()
+            task_index, data = self._pool.receive()
             if isinstance(data, _WorkerExhausted):
                 self._active[data.worker_id] = False
-                self._index_queues[data.worker_id].put(None)
+                if not self._persistent:  # a persistent worker waits for the next epoch instead
+                    self._pool.index_queues[data.worker_id].put(None)
                 self._send_next_task()
                 continue
             if task_index != self._received:
@@ -599,51 +718,10 @@ class _MultiProcessIterator:
 
     def _unwrap(self, data):
         if isinstance(data, _ExceptionWrapper):
-            self._shutdown()
+            if not self._persistent:  # persistent workers stay up for the next epoch, as in torch
+                self._pool.shutdown()
             data.reraise()
         return data
-
-    def _receive(self):
-        waited = 0.0
-        while True:
-            wait = self._timeout if self._timeout > 0 else _STATUS_CHECK_INTERVAL
-            try:
-                return self._result_queue.get(timeout=wait)
-            except queue.Empty:
-                waited += wait
-                dead = [w.pid for w in self._workers if not w.is_alive() and w.exitcode not in (0, None)]
-                if dead:
-                    self._shutdown()
-                    raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) exited unexpectedly")
-                if self._timeout > 0:
-                    self._shutdown()
-                    raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
-
-    def _shutdown(self):
-        if self._shut_down:
-            return
-        self._shut_down = True
-        self._done_event.set()
-        for index_queue in self._index_queues:
-            try:
-                index_queue.put(None)
-            except (OSError, ValueError):
-                pass
-        for worker in self._workers:
-            worker.join(timeout=_STATUS_CHECK_INTERVAL)
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-        for q in self._index_queues:
-            q.close()
-        self._result_queue.cancel_join_thread()
-        self._result_queue.close()
-
-    def __del__(self):
-        try:
-            self._shutdown()
-        except Exception:  # interpreter shutdown: modules may already be gone
-            pass
 
 
 # ============================================================================ DataLoader
@@ -673,9 +751,6 @@ class DataLoader:
             raise ValueError("prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
-        if persistent_workers:
-            raise NotImplementedError("DataLoader: persistent_workers=True is not supported by heron; workers are "
-                                      "started for each epoch")
 
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
@@ -740,6 +815,7 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self.in_order = in_order
         self.collate_fn = collate_fn or (default_collate if self._auto_collation else default_convert)
+        self._worker_pool = None  # kept across epochs with persistent_workers
 
     @property
     def _auto_collation(self) -> bool:
@@ -755,7 +831,15 @@ class DataLoader:
                           "memory won't be used.", stacklevel=2)
         if self.num_workers == 0:
             return _SingleProcessIterator(self)
-        return _MultiProcessIterator(self)
+        if self.prefetch_factor <= 0:
+            raise AssertionError("prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
+        if not self.persistent_workers:
+            return _MultiProcessIterator(self, _WorkerPool(self))
+        if self._worker_pool is None or self._worker_pool.shut_down:
+            self._worker_pool = _WorkerPool(self)
+        else:
+            self._worker_pool.resume()
+        return _MultiProcessIterator(self, self._worker_pool)
 
     def __len__(self) -> int:
         if self._iterable:
