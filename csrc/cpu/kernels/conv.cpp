@@ -223,7 +223,8 @@ inline int64_t wanted_parts(int64_t existing_tasks) {
 // index q = oy * wp + ox every tap is then one contiguous vector load, and a register tile of
 // kDirectChannels output channels x 2 vectors of q accumulates over channels and taps. The
 // columns ox >= out_w of each canvas row are computed and dropped.
-constexpr int kDirectChannels = 4;
+constexpr int kDirectChannels = 6;        // forward: 6 x 2 accumulators + 2 inputs + 1 weight (AVX2 has 16)
+constexpr int kDirectWeightChannels = 4;  // weight gradient: 4 x 3 accumulators + 3 inputs + 1 gradient
 constexpr int64_t kDirectMaxOutChannels = 16;      // above this the GEMM path is faster
 constexpr int64_t kDirectMaxCanvas = 256 * 1024;   // elements per thread
 
@@ -317,6 +318,8 @@ bool direct_conv(const DirectShape& d, const T* image, const T* w, int64_t w_rs,
     const int64_t cb = std::min<int64_t>(kDirectChannels, d.out_channels - c0);
     const T* wc = w + c0 * w_rs;
     switch (cb) {
+      case 6: direct_tile_rows<T, 6>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
+      case 5: direct_tile_rows<T, 5>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
       case 4: direct_tile_rows<T, 4>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
       case 3: direct_tile_rows<T, 3>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
       case 2: direct_tile_rows<T, 2>(d, c.data, c.plane, c.tap_offset, wc, w_rs, wide, len); break;
@@ -383,7 +386,7 @@ template <typename T>
 bool direct_weight_grad(const DirectShape& d, const T* image, const T* grad, int64_t cb, T* lanes, int64_t lanes_rs) {
   const int64_t len = d.wide_len(2 * DirectVec<T>::kLanes), wp = d.wp();
   Canvas<T> c;
-  if (!make_canvas(d, image, kDirectChannels * len, c)) return false;
+  if (!make_canvas(d, image, kDirectWeightChannels * len, c)) return false;
   T* grad_wide = c.extra;
   std::fill_n(grad_wide, cb * len, T(0));
   for (int64_t k = 0; k < cb; ++k)
@@ -526,10 +529,10 @@ struct Conv {
     T* grad_weight = reinterpret_cast<T*>(p.out);
     if (forward_is_direct()) {  // tasks: (group, block of output channels), images in order
       const DirectShape d = direct_forward_shape();
-      const int64_t blocks = ceil_div(cout_g, kDirectChannels);
+      const int64_t blocks = ceil_div(cout_g, kDirectWeightChannels);
       run_tasks(p.groups * blocks, flops(), [&](int64_t task) {
-        const int64_t g = task / blocks, c0 = task % blocks * kDirectChannels;
-        const int64_t cb = std::min<int64_t>(kDirectChannels, cout_g - c0);
+        const int64_t g = task / blocks, c0 = task % blocks * kDirectWeightChannels;
+        const int64_t cb = std::min<int64_t>(kDirectWeightChannels, cout_g - c0);
         constexpr int64_t L = DirectVec<T>::kLanes;
         T* lanes = scratch<T>(cb * K * L, 1);
         if (!lanes) return false;
