@@ -559,7 +559,8 @@ struct Conv {
         for (int64_t co = 0; co < cout_g; ++co) std::fill_n(dw + co * K, rows, T(0));
         return true;
       }
-      const int64_t cols = std::clamp<int64_t>(kScratchElements / rows, 16, P);
+      // Pointwise: the image is X, read in place, one GEMM per image.
+      const int64_t cols = geo.is_pointwise() ? P : std::clamp<int64_t>(kScratchElements / rows, 16, P);
       T* block = geo.is_pointwise() ? nullptr : scratch<T>(rows * cols);
       if (!geo.is_pointwise() && !block) return false;
       for (int64_t n = 0; n < p.batch; ++n) {
