@@ -13,8 +13,9 @@
 // A 1x1 convolution with stride 1 and no padding has X = the image itself: plain GEMMs.
 // A stride-1 convolution with few output channels (LeNet's, depthwise ones) would spend more
 // time building X than multiplying with it, so it runs directly instead (direct_conv below),
-// and so does its input gradient, which is the same kind of convolution of dY with the kernel
-// flipped and transposed.
+// and so does its weight gradient. The input gradient of every stride-1 convolution runs
+// directly too: it is the same kind of convolution, of dY with the kernel flipped and
+// transposed, and avoids the GEMM path's scatter of patch gradients.
 //
 // Determinism: the forward and input-gradient tasks own disjoint parts of the output and each
 // runs a fixed sequence of GEMMs; the weight-gradient tasks own disjoint column blocks of dW and
@@ -225,7 +226,7 @@ inline int64_t wanted_parts(int64_t existing_tasks) {
 // columns ox >= out_w of each canvas row are computed and dropped.
 constexpr int kDirectChannels = 6;        // forward: 6 x 2 accumulators + 2 inputs + 1 weight (AVX2 has 16)
 constexpr int kDirectWeightChannels = 4;  // weight gradient: 4 x 3 accumulators + 3 inputs + 1 gradient
-constexpr int64_t kDirectMaxOutChannels = 16;      // above this the GEMM path is faster
+constexpr int64_t kDirectMaxOutChannels = 16;      // forward: above this the GEMM path is as fast
 constexpr int64_t kDirectMaxCanvas = 256 * 1024;   // elements per thread
 
 template <typename T>
@@ -437,7 +438,8 @@ struct Conv {
     return {cout_g, geo.oh, geo.ow, cin_g, geo.kh, geo.kw, ph, pw, geo.dh, geo.dw, geo.h, geo.w};
   }
   bool input_grad_is_direct() const {
-    if (geo.sh != 1 || geo.sw != 1 || geo.is_pointwise() || cin_g > kDirectMaxOutChannels) return false;
+    // Unlike the forward, any channel count: the GEMM path's patch-gradient scatter costs more.
+    if (geo.sh != 1 || geo.sw != 1 || geo.is_pointwise()) return false;
     const DirectShape d = direct_input_grad_shape();
     return d.ph >= 0 && d.pw >= 0 && d.hp() - geo.dh * (geo.kh - 1) == geo.h &&
            d.wp() - geo.dw * (geo.kw - 1) == geo.w && d.canvas_len(2 * DirectVec<T>::kLanes) <= kDirectMaxCanvas;
