@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +16,12 @@ KNOWN_COVERED = {"add": "opdb", "nn.functional.gelu": "opdb", "nn.Linear": "conf
                  "optim.SGD": "conformance", "optim.lr_scheduler.StepLR": "conformance"}
 
 
+TESTS_DIR = Path(__file__).resolve().parent / "conformance"  # also when heron is installed as a wheel
+
+
 @pytest.fixture(scope="module")
 def report():
-    return conformance.build_report()
+    return conformance.build_report(TESTS_DIR)
 
 
 def test_rows_and_totals_have_the_table_structure(report):

@@ -23,7 +23,14 @@ from pathlib import Path
 import heron
 
 CATEGORIES = ("nn", "nn.functional", "torch", "optim", "optim.lr_scheduler")
-DEFAULT_TESTS = Path(__file__).resolve().parents[3] / "tests" / "conformance"
+def _default_tests() -> Path:
+    """tests/conformance of the source checkout this module runs from (an editable install),
+    else of the current directory (a checkout next to an installed wheel)."""
+    beside_source = Path(__file__).resolve().parents[3] / "tests" / "conformance"
+    return beside_source if beside_source.is_dir() else Path.cwd() / "tests" / "conformance"
+
+
+DEFAULT_TESTS = _default_tests()
 
 # Roots of attribute chains in the tests that stand for torch or heron (test parameters
 # included), and the dotted prefix each stands for.
