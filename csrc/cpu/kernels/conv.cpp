@@ -32,6 +32,7 @@
 
 #include "core/kernel_params.h"
 #include "cpu/gemm_serial.h"
+#include "cpu/scratch.h"
 #include "cpu/simd/math.h"
 
 namespace HERON_ISA_NAMESPACE {
@@ -164,26 +165,6 @@ class PatchPanels final : public PanelSource<T> {
   int64_t p0_;
 };
 
-// Per-thread scratch blocks (slot 0: patches and canvases; 1: the weight gradient's lanes),
-// kept between calls.
-template <typename T>
-T* scratch(int64_t elements, int slot = 0) {
-  struct Buffer {
-    void* p = nullptr;
-    int64_t bytes = 0;
-    ~Buffer() { std::free(p); }
-  };
-  static thread_local Buffer buffers[2];
-  Buffer& buf = buffers[slot];
-  const int64_t bytes = (elements * int64_t(sizeof(T)) + 63) / 64 * 64;
-  if (bytes > buf.bytes) {
-    std::free(buf.p);
-    buf.p = std::aligned_alloc(64, size_t(bytes));
-    buf.bytes = buf.p ? bytes : 0;
-  }
-  return static_cast<T*>(buf.p);
-}
-
 // Runs task(t) for t in [0, tasks), in parallel when the pass is large enough; throws
 // bad_alloc when a task could not get its scratch memory.
 template <typename Task>
@@ -295,7 +276,7 @@ bool make_canvas(const DirectShape& d, const T* image, int64_t extra, Canvas<T>&
   const int64_t tile = 2 * DirectVec<T>::kLanes, wp = d.wp(), taps = d.taps();
   const int64_t canvas_len = d.canvas_len(tile);
   const int64_t offsets_at = ceil_div(canvas_len + extra, kPerOffset) * kPerOffset;
-  T* data = scratch<T>(offsets_at + taps * kPerOffset);
+  T* data = scratch<T>(kConvBlock, offsets_at + taps * kPerOffset);
   if (!data) return false;
   int64_t* tap_offset = reinterpret_cast<int64_t*>(data + offsets_at);
   for (int64_t t = 0; t < taps; ++t) tap_offset[t] = (t / d.kw) * d.dh * wp + (t % d.kw) * d.dw;
@@ -514,7 +495,7 @@ struct Conv {
                               in_plane);
       std::fill_n(image + c0 * in_plane, channels.length(blk) * in_plane, T(0));
       const int64_t cols = std::clamp<int64_t>(kScratchElements / rows, 16, P);
-      T* block = scratch<T>(rows * cols);
+      T* block = scratch<T>(kConvBlock, rows * cols);
       if (!block) return false;
       for (int64_t p0 = 0; p0 < P; p0 += cols) {
         const int64_t c = std::min(cols, P - p0);
@@ -536,7 +517,7 @@ struct Conv {
         const int64_t g = task / blocks, c0 = task % blocks * kDirectWeightChannels;
         const int64_t cb = std::min<int64_t>(kDirectWeightChannels, cout_g - c0);
         constexpr int64_t L = DirectVec<T>::kLanes;
-        T* lanes = scratch<T>(cb * K * L, 1);
+        T* lanes = scratch<T>(kConvLanes, cb * K * L);
         if (!lanes) return false;
         std::fill_n(lanes, cb * K * L, T(0));
         for (int64_t n = 0; n < p.batch; ++n)
@@ -563,7 +544,7 @@ struct Conv {
       }
       // Pointwise: the image is X, read in place, one GEMM per image.
       const int64_t cols = geo.is_pointwise() ? P : std::clamp<int64_t>(kScratchElements / rows, 16, P);
-      T* block = geo.is_pointwise() ? nullptr : scratch<T>(rows * cols);
+      T* block = geo.is_pointwise() ? nullptr : scratch<T>(kConvBlock, rows * cols);
       if (!geo.is_pointwise() && !block) return false;
       for (int64_t n = 0; n < p.batch; ++n) {
         for (int64_t p0 = 0; p0 < P; p0 += cols) {

@@ -26,6 +26,7 @@
 
 #include "core/kernel_params.h"
 #include "cpu/gemm_serial.h"
+#include "cpu/scratch.h"
 #include "cpu/simd/math.h"
 
 namespace HERON_ISA_NAMESPACE {
@@ -131,25 +132,6 @@ struct Gemm {
   T alpha, beta;
   GemmActivation act;
 };
-
-// A 64-byte aligned scratch buffer per thread, grown on demand and kept for the next call.
-template <typename T>
-T* scratch(int slot, int64_t elements) {
-  struct Buffer {
-    void* p = nullptr;
-    int64_t bytes = 0;
-    ~Buffer() { std::free(p); }
-  };
-  static thread_local Buffer buffers[3];
-  Buffer& buf = buffers[slot];
-  int64_t bytes = (elements * int64_t(sizeof(T)) + 63) / 64 * 64;
-  if (bytes > buf.bytes) {
-    std::free(buf.p);
-    buf.p = std::aligned_alloc(64, size_t(bytes));
-    buf.bytes = buf.p ? bytes : 0;
-  }
-  return static_cast<T*>(buf.p);
-}
 
 // ------------------------------------------------------------------------------ packing
 // A[rows x kc] -> micro-panels of MR rows: panel[k * MR + r], zero rows past the edge.
@@ -301,7 +283,7 @@ template <typename T>
 const T* padded_bias(const Gemm<T>& g) {
   if (!g.bias) return nullptr;
   constexpr int NR = Tile<T>::NR;
-  T* pad = scratch<T>(2, (g.n + NR - 1) / NR * NR);
+  T* pad = scratch<T>(kGemmBias, (g.n + NR - 1) / NR * NR);
   if (!pad) return nullptr;
   std::memcpy(pad, g.bias, sizeof(T) * g.n);
   std::fill(pad + g.n, pad + (g.n + NR - 1) / NR * NR, T(0));
@@ -319,7 +301,7 @@ bool small_gemm(const Gemm<T>& g, const T* bias_pad) {
   const int64_t full_cols = g.b_cs == 1 ? g.n / NR * NR : 0;
   T* packed_tail = nullptr;
   if (full_cols < g.n) {  // pack the columns that cannot be read in place
-    packed_tail = scratch<T>(1, g.k * ((g.n - full_cols + NR - 1) / NR * NR));
+    packed_tail = scratch<T>(kGemmB, g.k * ((g.n - full_cols + NR - 1) / NR * NR));
     if (!packed_tail) return false;
     pack_b<T>(g.b + full_cols * g.b_cs, g.b_rs, g.b_cs, g.k, g.n - full_cols, packed_tail);
   }
@@ -332,7 +314,7 @@ bool small_gemm(const Gemm<T>& g, const T* bias_pad) {
       if (rows == MR) {
         run_tile<T, false>(g, g.k, g.a + i * g.a_rs, g.a_rs, g.a_cs, bp, bp_rs, i, j, rows, cols, bias_pad, true, true);
       } else {  // rows past the edge of A must not be read: pack this last strip
-        T* a_pad = scratch<T>(0, int64_t(MR) * g.k);
+        T* a_pad = scratch<T>(kGemmA, int64_t(MR) * g.k);
         if (!a_pad) return false;
         pack_a<T>(g.a + i * g.a_rs, g.a_rs, g.a_cs, rows, g.k, a_pad);
         run_tile<T, true>(g, g.k, a_pad, 0, 0, bp, bp_rs, i, j, rows, cols, bias_pad, true, true);
@@ -348,8 +330,8 @@ template <typename T, typename PackPanels>
 bool blocked_gemm(const Gemm<T>& g, const T* bias_pad, const PackPanels& pack_panels) {
   constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
   const Blocking& blk = blocking<T>();
-  T* pa = scratch<T>(0, blk.mc * blk.kc);
-  T* pb = scratch<T>(1, blk.kc * std::min(blk.nc, (g.n + NR - 1) / NR * NR));
+  T* pa = scratch<T>(kGemmA, blk.mc * blk.kc);
+  T* pb = scratch<T>(kGemmB, blk.kc * std::min(blk.nc, (g.n + NR - 1) / NR * NR));
   if (!pa || !pb) return false;
   for (int64_t jc = 0; jc < g.n; jc += blk.nc) {
     const int64_t nc = std::min(blk.nc, g.n - jc);
@@ -384,7 +366,7 @@ bool gemv(const Gemm<T>& g, int64_t bias_step) {
   const T* x = g.b;  // k values, stride b_rs
   T* xbuf = nullptr;
   if (g.b_rs != 1) {
-    xbuf = scratch<T>(1, g.k);
+    xbuf = scratch<T>(kGemmB, g.k);
     if (!xbuf) return false;
     for (int64_t k = 0; k < g.k; ++k) xbuf[k] = g.b[k * g.b_rs];
     x = xbuf;
@@ -416,7 +398,7 @@ bool gemv(const Gemm<T>& g, int64_t bias_step) {
     }
     return true;
   }
-  T* acc = scratch<T>(0, g.m);
+  T* acc = scratch<T>(kGemmA, g.m);
   if (!acc) return false;
   std::fill(acc, acc + g.m, T(0));
   for (int64_t k = 0; k < g.k; ++k) {
