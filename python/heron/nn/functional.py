@@ -910,16 +910,13 @@ def _fused_batch_norm(input, running_mean, running_var, weight, bias, training, 
     """batch_norm on the fused kernel; the running statistics are updated here from the batch
     mean and 1/std it returns (var = 1/invstd^2 - eps, in float64)."""
     update = training and running_mean is not None and running_var is not None
-    mean = invstd = None
-    if not training:
-        mean, invstd = running_mean, heron.rsqrt(running_var + eps)
-    # The twin normalises only; the running statistics are updated once, below.
-    if training:
-        def twin(x, w, b):
-            return _batch_norm_composite(x, None, None, w, b, True, momentum, eps)
-    else:
-        def twin(x, w, b):
-            return _batch_norm_composite(x, running_mean, running_var, w, b, False, momentum, eps)
+    # The twin normalises only (batch statistics in training): the running ones are updated once, below.
+    stats = (None, None) if training else (running_mean, running_var)
+
+    def twin(x, w, b):
+        return _batch_norm_composite(x, *stats, w, b, training, momentum, eps)
+
+    mean, invstd = (None, None) if training else (running_mean, heron.rsqrt(running_var + eps))
     out, mean, invstd = fused_batch_norm(input, weight, bias, mean, invstd, eps, training, twin)
     if update:
         var = (1.0 / invstd.double().square() - eps).to(input.dtype)
