@@ -88,15 +88,21 @@ void init_ops(py::module_& m) {
     return norm_backward(grad_y, x, mean, rstd, weight ? &*weight : nullptr, cols, rms, need_weight_grad, need_bias_grad);
   });
   m.def("attention_forward", [](const Array& q, const Array& k, const Array& v, std::optional<Array> mask, double scale,
-                                bool causal) {
+                                bool causal, double dropout_p, uint64_t dropout_seed, uint64_t dropout_offset) {
     py::gil_scoped_release release;
-    return attention_forward(q, k, v, mask ? &*mask : nullptr, scale, causal);
-  });
+    return attention_forward(q, k, v, mask ? &*mask : nullptr, scale, causal,
+                             AttentionDropout{dropout_p, dropout_seed, dropout_offset});
+  }, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("scale"), py::arg("causal"),
+     py::arg("dropout_p") = 0.0, py::arg("dropout_seed") = 0, py::arg("dropout_offset") = 0);
   m.def("attention_backward", [](const Array& grad_out, const Array& q, const Array& k, const Array& v, const Array& out,
-                                 const Array& lse, std::optional<Array> mask, double scale, bool causal) {
+                                 const Array& lse, std::optional<Array> mask, double scale, bool causal, double dropout_p,
+                                 uint64_t dropout_seed, uint64_t dropout_offset) {
     py::gil_scoped_release release;
-    return attention_backward(grad_out, q, k, v, out, lse, mask ? &*mask : nullptr, scale, causal);
-  });
+    return attention_backward(grad_out, q, k, v, out, lse, mask ? &*mask : nullptr, scale, causal,
+                              AttentionDropout{dropout_p, dropout_seed, dropout_offset});
+  }, py::arg("grad_out"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("mask"),
+     py::arg("scale"), py::arg("causal"), py::arg("dropout_p") = 0.0, py::arg("dropout_seed") = 0,
+     py::arg("dropout_offset") = 0);
   m.def("lstm_forward", [](const Array& x_gates, const Array& w_hh, const Array& h0, const Array& c0, bool reverse) {
     py::gil_scoped_release release;
     return lstm_forward(x_gates, w_hh, h0, c0, reverse);
@@ -179,6 +185,9 @@ void init_ops(py::module_& m) {
   m.def("random_", [](int kind, const Array& out, Generator& gen, double a, double b) { random_(kind, out, gen, a, b); });
   m.def("randperm", [](int64_t n, Generator& gen, int dtype) { return randperm(n, gen, to_dtype(dtype)); });
   m.def("multinomial", &multinomial);
+  m.def("dropout_mask", [](const std::vector<int64_t>& shape, int dtype, double p, uint64_t seed, uint64_t offset) {
+    return dropout_mask(Shape(shape.begin(), shape.end()), to_dtype(dtype), p, seed, offset);
+  });
 
   // Enum values, so Python never hard-codes them.
   py::dict unary_ops, binary_ops, reduce_ops;

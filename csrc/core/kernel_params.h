@@ -188,6 +188,11 @@ struct AttentionParams {
   double scale;
   bool causal;  // row i sees keys j <= i (torch's top-left alignment)
   bool backward;
+  // Dropout on the probabilities: element (b, h, i, j) is element ((b * heads + h) * q_len + i)
+  // * kv_len + j of the dropout stream keyed (dropout_seed, dropout_offset) (cpu/philox.h);
+  // off when dropout_p is 0. The backward regenerates the forward's mask from the same key.
+  double dropout_p;
+  uint64_t dropout_seed, dropout_offset;
 };
 
 // One LSTM layer in one direction over a whole sequence (all contiguous, one dtype); gates in
@@ -333,6 +338,8 @@ using AttentionKernel = void (*)(const AttentionParams&);
 using LstmKernel = void (*)(const LstmParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
-enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3 };
+// kDropoutMask: 1 / (1 - a) where the dropout stream (cpu/philox.h) keeps an element, else 0;
+// p.key is the stream's key as given (one counter block per 4 elements).
+enum RandomKind : int { kUniform = 0, kNormal = 1, kRandint = 2, kBernoulli = 3, kDropoutMask = 4 };
 
 }  // namespace heron

@@ -96,6 +96,9 @@ struct Generator {
 Generator& default_generator();
 void random_(int kind, const Array& out, Generator& gen, double a, double b);
 Array randperm(int64_t n, Generator& gen, DType dtype);
+// The dropout stream's mask (cpu/philox.h) for the key (seed, offset): 1 / (1 - p) where an
+// element is kept, 0 where dropped. The fused attention draws the same numbers.
+Array dropout_mask(const Shape& shape, DType dtype, double p, uint64_t seed, uint64_t offset);
 Array multinomial(const Array& probs, int64_t num_samples, bool replacement, Generator& gen);
 
 // --- linear algebra (core/ops/linalg.cpp)
@@ -121,12 +124,19 @@ std::tuple<Array, Array, Array> norm_backward(const Array& grad_y, const Array& 
 
 // Fused scaled-dot-product attention over [batch, heads, len, dim] (kv heads dividing heads);
 // mask: additive, broadcastable to [batch, heads, L, S]. Forward: (out, logsumexp per row);
-// backward: (grad_query, grad_key, grad_value).
+// backward: (grad_query, grad_key, grad_value). Dropout with probability p draws its mask from
+// the dropout stream keyed (seed, offset), the same numbers dropout_mask gives for the
+// [batch, heads, L, S] probabilities; the backward regenerates it from the same key.
+struct AttentionDropout {
+  double p = 0;
+  uint64_t seed = 0, offset = 0;
+};
 std::pair<Array, Array> attention_forward(const Array& query, const Array& key, const Array& value, const Array* mask,
-                                          double scale, bool causal);
+                                          double scale, bool causal, const AttentionDropout& dropout = {});
 std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const Array& query, const Array& key,
                                                    const Array& value, const Array& out, const Array& lse,
-                                                   const Array* mask, double scale, bool causal);
+                                                   const Array* mask, double scale, bool causal,
+                                                   const AttentionDropout& dropout = {});
 
 // One LSTM layer, one direction, whole sequence. x_gates: [steps, batch, 4H] input projection
 // with both biases; forward returns (h_all, c_all, activated gates). The backward returns the

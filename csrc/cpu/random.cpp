@@ -64,7 +64,23 @@ void random_typed(int kind, const heron::RandomParams& p) {
   });
 }
 
+// The dropout stream's mask over a flat tensor: element i is element i of the stream.
+template <typename T>
+void dropout_mask_typed(const heron::RandomParams& p) {
+  const DropoutStream stream(p.key.seed, p.key.offset, 1.0 - p.a);
+  T* out = reinterpret_cast<T*>(p.out);
+  parallel_chunks(p.numel, 8192, [&](int64_t b, int64_t e) {
+    std::fill(out + b, out + e, T(1));
+    apply_dropout(out + b, e - b, stream, uint64_t(b));
+  });
+}
+
 void random_kernel(int kind, const heron::RandomParams& p) {
+  if (kind == heron::kDropoutMask) {
+    if (p.dtype == DType::Float64) dropout_mask_typed<double>(p);
+    else dropout_mask_typed<float>(p);
+    return;
+  }
   switch (p.dtype) {
     case DType::Float32: return random_typed<float>(kind, p);
     case DType::Float64: return random_typed<double>(kind, p);

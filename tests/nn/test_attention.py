@@ -248,7 +248,7 @@ def test_calls_the_fused_kernel_when_it_applies(monkeypatch):
     assert F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.5) is sentinel
     assert [c[0] for c in calls] == ["applies", "fused"]
     assert calls[0][1] == (q, k, v, None, 0.0, True, 0.5, False)
-    assert calls[1][1] == (q, k, v, None, True, 0.5, False)  # no dropout_p: it does not apply with dropout
+    assert calls[1][1] == (q, k, v, None, True, 0.5, False, 0.0)  # dropout_p last
     calls.clear()
     with pytest.raises(RuntimeError):  # validation comes first
         F.scaled_dot_product_attention(q, k[..., :7], v)

@@ -130,7 +130,7 @@ def test_unbatched_and_extra_batch_dims_take_the_fused_path():
 
 def test_calls_outside_the_kernel_fall_back_to_the_twin():
     q, k, v = _operands((2,), 2, 2, 4, 4, 8, 8, heron.float32)
-    assert not attention.fused_sdpa_applies(q, k, v, None, 0.1, False, None, False)  # dropout
+    assert attention.fused_sdpa_applies(q, k, v, None, 0.1, False, None, False)  # dropout is fused
     assert not attention.fused_sdpa_applies(q.half(), k.half(), v.half(), None, 0.0, False, None, False)
     assert not attention.fused_sdpa_applies(q, k[:1], v[:1], None, 0.0, False, None, False)  # broadcast batch
     m = heron.zeros(4, 4, requires_grad=True)
@@ -183,6 +183,115 @@ def test_kernel_entry_checks_its_operands():
         heron._C.attention_forward(q._a, k._a, v._a, heron.zeros(3, 4)._a, 1.0, False)
     with pytest.raises(NotImplementedError):
         heron._C.attention_forward(q.half()._a, k.half()._a, v.half()._a, None, 1.0, False)
+
+
+# ---------------------------------------------------------------------------- dropout
+def _philox_words(seed, counters):
+    """Philox4x32-10 of each counter (uint64) under ``seed`` in NumPy: the four words, [n, 4]."""
+    lo = np.uint64(0xFFFFFFFF)
+    c0, c1 = counters & lo, counters >> np.uint64(32)
+    c2 = c3 = np.zeros_like(counters)
+    k0, k1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+    for _ in range(10):
+        p0, p1 = np.uint64(0xD2511F53) * c0, np.uint64(0xCD9E8D57) * c2
+        c0, c1, c2, c3 = (p1 >> np.uint64(32)) ^ c1 ^ k0, p1 & lo, (p0 >> np.uint64(32)) ^ c3 ^ k1, p0 & lo
+        k0, k1 = (k0 + np.uint64(0x9E3779B9)) & lo, (k1 + np.uint64(0xBB67AE85)) & lo
+    return np.stack([c0, c1, c2, c3], axis=1)
+
+
+def _numpy_dropout_mask(numel, p, seed, offset):
+    """The dropout stream's definition: element e reads word e % 4 of counter block offset +
+    e / 4 and is kept when that word's 24-bit uniform is below 1 - p."""
+    e = np.arange(numel, dtype=np.uint64)
+    words = _philox_words(seed, np.uint64(offset) + e // np.uint64(4))[np.arange(numel), (e % np.uint64(4)).astype(np.int64)]
+    uniform = (words >> np.uint64(8)).astype(np.float32) * np.float32(1.0 / 16777216.0)
+    return np.where(uniform < np.float32(1.0 - p), 1.0 / (1.0 - p), 0.0)
+
+
+@pytest.mark.parametrize("seed,offset", [(0, 0), (12345678901234, 5), (7, 2**32 - 3), (2**64 - 1, 2**40 + 1)])
+def test_dropout_stream_matches_a_numpy_philox(seed, offset):
+    # 1003 elements: whole groups of 8 blocks and a ragged tail; offsets across a 2^32 carry.
+    for dtype in (heron.float32, heron.float64):
+        mask = heron.ops.creation.dropout_stream_mask((17, 59), dtype, 0.3, (seed, offset)).numpy().ravel()
+        np.testing.assert_allclose(mask, _numpy_dropout_mask(17 * 59, 0.3, seed, offset), rtol=1e-6)
+
+
+def _dropout_run(fn, q, k, v, grad, seed=11, **kwargs):
+    heron.manual_seed(seed)
+    q, k, v = (t.detach().clone().requires_grad_() for t in (q, k, v))
+    out = fn(q, k, v, **kwargs)
+    (out * grad).sum().backward()
+    return [out.detach().numpy()] + [t.grad.numpy() for t in (q, k, v)]
+
+
+@pytest.mark.parametrize("shape", SHAPES[:5], ids=str)
+@pytest.mark.parametrize("causal", [False, True])
+def test_dropout_matches_the_twin_with_the_same_generator_state(shape, causal):
+    # The fused kernel and the composite draw the same mask from the same generator state, so
+    # forward and all three gradients agree to float64 rounding.
+    lead, heads, kv_heads, L, S, E, Ev = shape
+    q, k, v = _operands(lead, heads, kv_heads, L, S, E, Ev, heron.float64)
+    grad = heron.randn(*lead, heads, L, Ev, dtype=heron.float64)
+    kwargs = dict(dropout_p=0.3, is_causal=causal, enable_gqa=heads != kv_heads)
+    assert attention.fused_sdpa_applies(q, k, v, None, 0.3, causal, None, heads != kv_heads)
+    fused = _dropout_run(F.scaled_dot_product_attention, q, k, v, grad, **kwargs)
+    exact = _dropout_run(F._sdpa_reference, q, k, v, grad, **kwargs)
+    for f, e in zip(fused, exact):
+        np.testing.assert_allclose(f, e, rtol=FLOAT64_TOLERANCE, atol=FLOAT64_TOLERANCE)
+    assert not np.allclose(fused[0], _dropout_run(F._sdpa_reference, q, k, v, grad, is_causal=causal,
+                                                  enable_gqa=heads != kv_heads)[0])  # dropout did something
+
+
+def test_dropout_statistics():
+    # Each probability is dropped with probability p and the rest scaled by 1 / (1 - p): the
+    # dropped fraction is p, and the output is unbiased (its mean over masks is the output).
+    p = 0.25
+    q, k, v = _operands((1,), 2, 2, 40, 50, 16, 8, heron.float64)
+    heron.manual_seed(5)
+    mask = heron.ops.creation.dropout_stream_mask((1000, 1000), heron.float32, p, heron.ops.creation.dropout_stream_key(10**6))
+    dropped = float((mask == 0).float().mean())
+    assert abs(dropped - p) < 4 * np.sqrt(p * (1 - p) / 10**6)
+    assert set(np.unique(mask.numpy())) == {0.0, np.float32(1 / (1 - p))}
+    exact = F.scaled_dot_product_attention(q, k, v).numpy()
+    draws = 400
+    mean = sum(F.scaled_dot_product_attention(q, k, v, dropout_p=p).numpy() for _ in range(draws)) / draws
+    # The mean's standard error is about |v| sqrt(p / (1 - p) / (S * draws)): well under 0.05.
+    assert np.abs(mean - exact).max() < 0.05
+    assert np.abs(mean - exact).max() > 0  # the draws differ from call to call
+    zero = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    assert np.all(zero.numpy() == 0)
+
+
+def test_dropout_gradcheck_and_threads():
+    q, k, v = (t.requires_grad_() for t in _operands((1,), 2, 1, 6, 5, 4, 3, heron.float64))
+
+    def attend(q, k, v):
+        heron.manual_seed(2)  # the same mask on every evaluation
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=0.4, enable_gqa=True, is_causal=True)
+
+    assert heron.autograd.gradcheck(attend, (q, k, v))
+    q, k, v = _operands((2,), 4, 2, 150, 260, 64, 64, heron.float32)
+    grad = heron.randn(2, 4, 150, 64)
+    before = heron.get_num_threads()
+    try:
+        runs = []
+        for threads in (1, 2):
+            heron.set_num_threads(threads)
+            runs.append(_dropout_run(F.scaled_dot_product_attention, q, k, v, grad, dropout_p=0.2, enable_gqa=True))
+    finally:
+        heron.set_num_threads(before)
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_dropout_probability_is_checked_at_the_kernel_entry():
+    q, k, v = _operands((1,), 2, 2, 4, 4, 8, 8, heron.float32)
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="dropout probability"):
+            heron._C.attention_forward(q._a, k._a, v._a, None, 1.0, False, p, 0, 0)
+        with pytest.raises(ValueError, match="dropout probability"):
+            heron.ops.creation.dropout_stream_mask((3,), heron.float32, p, (0, 0))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        heron.ops.creation.dropout_stream_mask((3,), heron.int32, 0.5, (0, 0))
 
 
 MEMORY_SCRIPT = textwrap.dedent("""

@@ -46,8 +46,11 @@ Dims check_attention(const Array& q, const Array& k, const Array& v, const Array
   return d;
 }
 
-AttentionParams base_params(const Dims& d, DType dtype, double scale, bool causal) {
+AttentionParams base_params(const Dims& d, DType dtype, double scale, bool causal, const AttentionDropout& dropout) {
+  HERON_CHECK(dropout.p >= 0 && dropout.p <= 1, Value, kOp, " dropout probability has to be between 0 and 1, but got ",
+              dropout.p);
   AttentionParams p{};
+  p.dropout_p = dropout.p, p.dropout_seed = dropout.seed, p.dropout_offset = dropout.offset;
   p.dtype = dtype;
   p.batch = d.batch, p.heads = d.heads, p.kv_heads = d.kv_heads;
   p.q_len = d.q_len, p.kv_len = d.kv_len, p.head_dim = d.head_dim, p.value_dim = d.value_dim;
@@ -70,13 +73,13 @@ void set_mask(AttentionParams& p, const Array* mask, Array& keep_alive) {
 }  // namespace
 
 std::pair<Array, Array> attention_forward(const Array& query, const Array& key, const Array& value, const Array* mask,
-                                          double scale, bool causal) {
+                                          double scale, bool causal, const AttentionDropout& dropout) {
   const Dims d = check_attention(query, key, value, mask);
   const Array q = contiguous(query), k = contiguous(key), v = contiguous(value);
   Array out = Array::empty({d.batch, d.heads, d.q_len, d.value_dim}, q.dtype());
   Array lse = Array::empty({d.batch, d.heads, d.q_len}, q.dtype());
   if (out.numel() == 0 && lse.numel() == 0) return {out, lse};
-  AttentionParams p = base_params(d, q.dtype(), scale, causal);
+  AttentionParams p = base_params(d, q.dtype(), scale, causal, dropout);
   Array mask_ref;
   set_mask(p, mask, mask_ref);
   p.q = q.data(), p.k = k.data(), p.v = v.data();
@@ -87,7 +90,8 @@ std::pair<Array, Array> attention_forward(const Array& query, const Array& key, 
 
 std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const Array& query, const Array& key,
                                                    const Array& value, const Array& out, const Array& lse,
-                                                   const Array* mask, double scale, bool causal) {
+                                                   const Array* mask, double scale, bool causal,
+                                                   const AttentionDropout& dropout) {
   const Dims d = check_attention(query, key, value, mask);
   const Shape out_shape{d.batch, d.heads, d.q_len, d.value_dim};
   HERON_CHECK(grad_out.shape() == out_shape && out.shape() == out_shape && grad_out.dtype() == query.dtype() &&
@@ -99,7 +103,7 @@ std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const 
   const Array g = contiguous(grad_out), o = contiguous(out), l = contiguous(lse);
   Array dq = Array::empty(q.shape(), q.dtype()), dk = Array::empty(k.shape(), q.dtype()),
         dv = Array::empty(v.shape(), q.dtype());
-  AttentionParams p = base_params(d, q.dtype(), scale, causal);
+  AttentionParams p = base_params(d, q.dtype(), scale, causal, dropout);
   Array mask_ref;
   set_mask(p, mask, mask_ref);
   p.q = q.data(), p.k = k.data(), p.v = v.data(), p.out = const_cast<char*>(o.data()), p.lse = const_cast<char*>(l.data());

@@ -43,6 +43,22 @@ void random_(int kind, const Array& out, Generator& gen, double a, double b) {
   if (work.data() != out.data()) copy_(out, work, name);
 }
 
+Array dropout_mask(const Shape& shape, DType dtype, double p, uint64_t seed, uint64_t offset) {
+  HERON_CHECK(p >= 0 && p <= 1, Value, "dropout probability has to be between 0 and 1, but got ", p);
+  HERON_CHECK(dtype == DType::Float32 || dtype == DType::Float64, Type, "[dropout_mask] expects float32 or float64, got ",
+              dtype_name(dtype));
+  Array out = Array::empty(shape, dtype);
+  if (out.numel() == 0) return out;
+  RandomParams params{};
+  params.out = out.data();
+  params.dtype = dtype;
+  params.numel = out.numel();
+  params.key = PhiloxKey{seed, offset};
+  params.a = p;
+  random_stub.get_cpu()(kDropoutMask, params);
+  return out;
+}
+
 Array randperm(int64_t n, Generator& gen, DType dtype) {
   HERON_CHECK(n >= 0, Runtime, "[randperm] n must be non-negative, got", n);
   Array keys = Array::empty({n}, DType::Int64);

@@ -10,6 +10,9 @@
 // query block that sees it,
 //   P = exp(scale * Q K^T + mask - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
 //   dK += scale * dS^T Q, dQ += scale * dS K
+// Dropout multiplies P by its mask M (0, or 1 / (1 - p)) after the row sums are taken, so
+// O = (P * M) V and lse stays the undropped one. The backward regenerates M from the counter
+// stream: dV += (P * M)^T dO and dP = M * (dO V^T). rowsum(dO * O) is still the softmax term.
 // The score matrix never exists beyond one block: extra memory is O(block * (len + dim)).
 //
 // Determinism: tasks write disjoint outputs (the backward owns a kv head, so dK and dV of the
@@ -27,6 +30,7 @@
 
 #include "core/kernel_params.h"
 #include "cpu/gemm_serial.h"
+#include "cpu/philox.h"
 #include "cpu/simd/math.h"
 
 namespace HERON_ISA_NAMESPACE {
@@ -110,6 +114,8 @@ struct Problem {
   const heron::AttentionParams& p;
   const T *q, *k, *v, *mask;
   int64_t group;  // query heads per kv head
+  bool dropout;
+  DropoutStream dropout_stream;
 
   explicit Problem(const heron::AttentionParams& params)
       : p(params),
@@ -117,7 +123,14 @@ struct Problem {
         k(reinterpret_cast<const T*>(params.k)),
         v(reinterpret_cast<const T*>(params.v)),
         mask(reinterpret_cast<const T*>(params.mask)),
-        group(params.heads / params.kv_heads) {}
+        group(params.heads / params.kv_heads),
+        dropout(params.dropout_p > 0),
+        dropout_stream(params.dropout_seed, params.dropout_offset, 1.0 - params.dropout_p) {}
+
+  // Applies the dropout mask to probabilities row i, keys [j0, j0 + cols) of head (b, h).
+  void drop(T* row, int64_t cols, int64_t b, int64_t h, int64_t i, int64_t j0) const {
+    apply_dropout(row, cols, dropout_stream, uint64_t(((b * p.heads + h) * p.q_len + i) * p.kv_len + j0));
+  }
 
   const T* q_head(int64_t b, int64_t h) const { return q + (b * p.heads + h) * p.q_len * p.head_dim; }
   const T* k_head(int64_t b, int64_t kvh) const { return k + (b * p.kv_heads + kvh) * p.kv_len * p.head_dim; }
@@ -180,6 +193,7 @@ bool forward_task(const Problem<T>& pr, int64_t b, int64_t h, int64_t i0) {
       }
       row_sum[r] = row_sum[r] * rescale + block_sum;
       row_max[r] = new_max;
+      if (pr.dropout) pr.drop(srow, cols, b, h, i0 + r, j0);
     }
     if (!gemm_serial<T>(rows, dv, cols, T(1), s.p, kKeyBlock, 1, vh + j0 * dv, dv, 1, T(1), acc.p, dv)) return false;
   }
@@ -207,8 +221,9 @@ bool backward_task(const Problem<T>& pr, int64_t b, int64_t kvh) {
   T* dv_out = reinterpret_cast<T*>(p.grad_v) + (b * p.kv_heads + kvh) * S * dv;
   std::fill(dk, dk + S * d, T(0));
   std::fill(dv_out, dv_out + S * dv, T(0));
-  TaskBuffer<T> prob(kQueryBlock * kBackwardKeyBlock), dprob(kQueryBlock * kBackwardKeyBlock), delta(L);
-  if (!prob.p || !dprob.p || !delta.p) return false;
+  TaskBuffer<T> prob(kQueryBlock * kBackwardKeyBlock), dprob(kQueryBlock * kBackwardKeyBlock), delta(L),
+      keep(kBackwardKeyBlock);  // one row of the dropout mask
+  if (!prob.p || !dprob.p || !delta.p || !keep.p) return false;
   for (int64_t h = kvh * pr.group; h < (kvh + 1) * pr.group; ++h) {
     const int64_t bh = b * p.heads + h;
     const T* qh = pr.q_head(b, h);
@@ -234,18 +249,28 @@ bool backward_task(const Problem<T>& pr, int64_t b, int64_t kvh) {
           if (lse[i0 + r] == kNegInf) std::fill(prow, prow + cols, T(0));  // the row saw no key
           else exp_shifted_sum(prow, cols, lse[i0 + r]);
         }
-        // dV[j0:] += P^T dO[i0:]
-        if (!gemm_serial<T>(cols, dv, rows, T(1), prob.p, 1, kBackwardKeyBlock, go + i0 * dv, dv, 1, T(1), dv_out + j0 * dv, dv))
-          return false;
-        // dP = dO[i0:] V[j0:]^T, then dS = P * (dP - delta) in place
+        // dP = dO[i0:] V[j0:]^T (the gradient of the dropped probabilities, when there is
+        // dropout), then dS = P * (M * dP - delta) in place, and P * M for dV.
         if (!gemm_serial<T>(rows, cols, dv, T(1), go + i0 * dv, dv, 1, vh + j0 * dv, 1, dv, T(0), dprob.p, kBackwardKeyBlock))
           return false;
         for (int64_t r = 0; r < rows; ++r) {
-          const T* prow = prob.p + r * kBackwardKeyBlock;
+          T* prow = prob.p + r * kBackwardKeyBlock;
           T* dsrow = dprob.p + r * kBackwardKeyBlock;
           const T dr = delta.p[i0 + r];
-          for (int64_t c = 0; c < cols; ++c) dsrow[c] = prow[c] * (dsrow[c] - dr);
+          if (!pr.dropout) {
+            for (int64_t c = 0; c < cols; ++c) dsrow[c] = prow[c] * (dsrow[c] - dr);
+            continue;
+          }
+          std::fill(keep.p, keep.p + cols, T(1));
+          pr.drop(keep.p, cols, b, h, i0 + r, j0);
+          for (int64_t c = 0; c < cols; ++c) {
+            dsrow[c] = prow[c] * (keep.p[c] * dsrow[c] - dr);
+            prow[c] *= keep.p[c];
+          }
         }
+        // dV[j0:] += (P * M)^T dO[i0:]
+        if (!gemm_serial<T>(cols, dv, rows, T(1), prob.p, 1, kBackwardKeyBlock, go + i0 * dv, dv, 1, T(1), dv_out + j0 * dv, dv))
+          return false;
         // dK[j0:] += scale dS^T Q[i0:], dQ[i0:] += scale dS K[j0:]
         if (!gemm_serial<T>(cols, d, rows, scale, dprob.p, 1, kBackwardKeyBlock, qh + i0 * d, d, 1, T(1), dk + j0 * d, d))
           return false;

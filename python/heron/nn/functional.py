@@ -22,6 +22,7 @@ from ..autograd import Function
 from ..ops import attention as _attention
 from ..ops import elementwise as _ew
 from ..ops import reduce as _red
+from ..ops.creation import dropout_stream_key, dropout_stream_mask
 from ..ops.loss import cross_entropy_rows
 from ..ops.normalization import fused_batch_norm, fused_norm
 
@@ -518,15 +519,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)
     if _attention.fused_sdpa_applies(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
-        return _attention.fused_sdpa(query, key, value, attn_mask, is_causal, scale, enable_gqa)
+        return _attention.fused_sdpa(query, key, value, attn_mask, is_causal, scale, enable_gqa, dropout_p)
     return _sdpa_reference(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
 
 
-def _sdpa_reference(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
+def _sdpa_reference(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+                    _dropout_key=None):
     """Reference attention from heron ops (the composite twin of the fused kernel; arguments
     already validated): matmul, mask, softmax, dropout, matmul. float16/bfloat16 are
     computed in float32. Rows whose scores are all -inf give zeros (torch's safe softmax),
-    with zero gradients."""
+    with zero gradients. Dropout draws its mask from the dropout stream as the fused kernel
+    does (``_dropout_key``: a key already drawn, e.g. by the fused forward)."""
     L, S = query.shape[-2], key.shape[-2]
     key, value = _repeat_kv_heads(query, key, value, enable_gqa)
     q, k, v = _upcast(query), _upcast(key), _upcast(value)
@@ -543,7 +546,8 @@ def _sdpa_reference(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=
     else:
         probs = heron.softmax(scores, -1)
     if dropout_p > 0.0:
-        probs = dropout(probs, dropout_p)
+        key = _dropout_key if _dropout_key is not None else dropout_stream_key(probs.numel())
+        probs = probs * dropout_stream_mask(probs.shape, probs.dtype, dropout_p, key)
     return heron.matmul(probs, v).to(query.dtype)
 
 

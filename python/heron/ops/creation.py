@@ -355,6 +355,21 @@ def _gen(generator):
     return (generator or default_generator)._g
 
 
+def dropout_stream_key(numel, generator=None):
+    """Reserves ``numel`` draws of the dropout stream (one 32-bit word each, four per counter
+    block) from the generator and returns their key ``(seed, offset)``. The fused attention
+    draws its mask from that key, and :func:`dropout_stream_mask` gives the same numbers."""
+    gen = _gen(generator)
+    key = (gen.seed, gen.offset)
+    gen.offset += (int(numel) + 3) // 4
+    return key
+
+
+def dropout_stream_mask(shape, dtype, p, key):
+    """The dropout stream's mask for ``key``: 1 / (1 - p) where an element is kept, else 0."""
+    return wrap(_C.dropout_mask(tuple(shape), dtype._code, float(p), *key))
+
+
 def _random_fill(t, kind, a, b, generator):
     _C.random_(_RANDOM[kind], t._a, _gen(generator), float(a), float(b))
     return t
