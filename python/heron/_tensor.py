@@ -166,12 +166,13 @@ class Tensor:
         return self
 
     def _grad_accumulator(self):
-        acc = self._accumulator() if self._accumulator is not None else None
+        # Held strongly (one per leaf, built once): the accumulator points back weakly, so no
+        # cycle forms, and the leaf's every op does not rebuild it.
+        acc = self._accumulator
         if acc is None:
-            acc = AccumulateGrad(self)
+            acc = self._accumulator = AccumulateGrad(self)
             if self._hooks is not None:
                 acc._pre_hooks = {0: self._hooks}
-            self._accumulator = weakref.ref(acc)
         return acc
 
     def detach(self) -> "Tensor":
@@ -214,13 +215,11 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn._add_pre_hook(self._output_nr, hook)
-        # A leaf's hooks live on the tensor: its accumulator is only weakly held and may be
-        # rebuilt for each graph, and holding it strongly would make a reference cycle.
+        # A leaf's hooks live on the tensor and are shared with its accumulator.
         if self._hooks is None:
             self._hooks = []
-            acc = self._accumulator() if self._accumulator is not None else None
-            if acc is not None:
-                acc._pre_hooks = {0: self._hooks}
+            if self._accumulator is not None:
+                self._accumulator._pre_hooks = {0: self._hooks}
         self._hooks.append(hook)
         return _RemovableHandle(self._hooks, hook)
 

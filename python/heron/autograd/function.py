@@ -8,6 +8,7 @@ last tensor goes away. Saved tensors are dropped after backward unless retain_gr
 from __future__ import annotations
 
 import itertools
+import weakref
 
 from .. import _C
 from .._tensor import Tensor
@@ -73,16 +74,22 @@ class _RemovableHandle:
 
 
 class AccumulateGrad(Node):
-    """Sink for a leaf tensor: adds the incoming gradient to ``variable.grad``."""
+    """Sink for a leaf tensor: adds the incoming gradient to ``variable.grad``. The leaf holds
+    its accumulator; the accumulator holds the leaf weakly (no reference cycle), and a leaf
+    that no longer exists receives nothing."""
 
     def __init__(self, variable):
         super().__init__()
-        self.variable = variable
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        return self._variable()
 
     def apply(self, grads):
         grad = grads[0]
-        var = self.variable
-        if grad is None:
+        var = self._variable()
+        if grad is None or var is None:
             return ()
         if grad_mode.is_grad_enabled():  # create_graph: keep the gradient's own graph
             var.grad = grad if var.grad is None else var.grad + grad
@@ -185,7 +192,10 @@ class BackwardNode(FunctionCtx, Node):
     _to_save = None
 
     def __init__(self, fn):
-        Node.__init__(self)
+        # Node.__init__ inlined: one of these is built per recorded op.
+        self._seq = next(_sequence)
+        self._pre_hooks = None
+        self._hooks = None
         self._fn = fn
         self._saved = None
 
@@ -209,8 +219,9 @@ class BackwardNode(FunctionCtx, Node):
             self._saved = None
 
     def _pack(self, outputs):
-        if self._to_save is None:
+        if not self._to_save:  # nothing saved (None or ())
             self._saved = ()
+            self._to_save = None
             return
         out_index = {id(o): i for i, o in enumerate(outputs) if o is not None}
         self._saved = tuple(
@@ -248,11 +259,11 @@ class Function:
                     record = True
                     break
         ctx = BackwardNode(cls) if record else FunctionCtx()
-        prev = grad_mode._set(False)
+        prev, grad_mode._enabled = grad_mode._enabled, False  # forward records nothing
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
-            grad_mode._set(prev)
+            grad_mode._enabled = prev
         return _connect(ctx, args, out) if record else out
 
 
@@ -263,16 +274,23 @@ def _edge(t):
 
 
 def _connect(node, inputs, out):
-    """Makes ``node`` the grad_fn of the differentiable outputs ``out`` of a call on ``inputs``."""
+    """Makes ``node`` the grad_fn of the differentiable outputs ``out`` of a call on ``inputs``.
+    (Runs once per recorded op: written for speed, with the leaf's accumulator read directly.)"""
     needs = []
     edges = []
     for a in inputs:
-        if isinstance(a, Tensor) and (a._requires_grad or a.grad_fn is not None):
-            needs.append(True)
-            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
-        else:
-            needs.append(False)
-            edges.append((None, 0))
+        if isinstance(a, Tensor):
+            fn = a.grad_fn
+            if fn is not None:
+                needs.append(True)
+                edges.append((fn, a._output_nr))
+                continue
+            if a._requires_grad:
+                needs.append(True)
+                edges.append((a._accumulator or a._grad_accumulator(), 0))
+                continue
+        needs.append(False)
+        edges.append(_NO_EDGE)
     node.needs_input_grad = tuple(needs)
     node.next_functions = tuple(edges)
     single = not isinstance(out, tuple)
@@ -283,10 +301,14 @@ def _connect(node, inputs, out):
     for i, o in enumerate(outputs):
         if isinstance(o, Tensor):
             if id(o) not in non_diff:
-                if any(o is a for a in inputs):  # forward returned an input: give the output its own identity
-                    o = Tensor._wrap(o._a)
+                for a in inputs:
+                    if a is o:  # forward returned an input: give the output its own identity
+                        o = Tensor._wrap(o._a)
+                        break
                 if o._a.dtype >= _FIRST_FLOAT_CODE:
-                    o.grad_fn, o._output_nr = node, i
+                    o.grad_fn = node
+                    if o._output_nr != i:
+                        o._output_nr = i
             meta.append((o._a.shape, o._a.dtype))
         else:
             meta.append(((), _FLOAT32_CODE))
@@ -297,5 +319,6 @@ def _connect(node, inputs, out):
     return fixed[0] if single else tuple(fixed)
 
 
+_NO_EDGE = (None, 0)
 _FIRST_FLOAT_CODE = 6  # float16; codes follow heron::DType
 _FLOAT32_CODE = 8
