@@ -1,5 +1,5 @@
-"""Recurrent-layer benchmarks (issue #6): heron's fused LSTM layer vs torch.nn.LSTM, and GRU
-(heron's composite) vs torch.nn.GRU, in one run.
+"""Recurrent-layer benchmarks (issue #6): heron's fused LSTM, GRU and Elman-RNN (tanh) layers vs
+torch.nn.LSTM / GRU / RNN with the same weights, in one run.
 
     python bench/bench_rnn.py [--quick] [--threads 1,2] [--filter LSTM]
 
@@ -25,8 +25,8 @@ import heron  # noqa: E402
 def _case(kind, seq, batch, inputs, hidden, backward):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((seq, batch, inputs), dtype=np.float32)
-    gates = {"LSTM": 4, "GRU": 3}[kind]
-    reference = torch.nn.LSTM(inputs, hidden) if (torch is not None and kind == "LSTM") else None
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
+    reference = getattr(torch.nn, kind)(inputs, hidden) if torch is not None else None
     state = {k: v.detach().numpy() for k, v in (reference.state_dict() if reference is not None else {}).items()}
 
     def make(lib):
@@ -54,13 +54,13 @@ def _case(kind, seq, batch, inputs, hidden, backward):
         impls["torch"] = make(torch)
     flops = 2.0 * seq * batch * gates * hidden * (inputs + hidden) * (3 if backward else 1)
     name = f"{kind} {'fwd+bwd' if backward else 'fwd'} T{seq} B{batch} I{inputs} H{hidden}"
-    return harness.Case(name, impls, group="rnn", flops=flops, rtol=1e-3, atol=1e-4, check=kind == "LSTM")
+    return harness.Case(name, impls, group="rnn", flops=flops, rtol=1e-3, atol=1e-4)
 
 
 def build_cases(runner: harness.Runner):
     shapes = [(16, 8)] if runner.quick else [(64, 32), (100, 1)]
     return [_case(kind, seq, batch, 128, 256, backward)
-            for kind in ("LSTM", "GRU") for seq, batch in shapes for backward in (False, True)]
+            for kind in ("LSTM", "GRU", "RNN") for seq, batch in shapes for backward in (False, True)]
 
 
 if __name__ == "__main__":

@@ -103,14 +103,29 @@ void init_ops(py::module_& m) {
   }, py::arg("grad_out"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("mask"),
      py::arg("scale"), py::arg("causal"), py::arg("dropout_p") = 0.0, py::arg("dropout_seed") = 0,
      py::arg("dropout_offset") = 0);
-  m.def("lstm_forward", [](const Array& x_gates, const Array& w_hh, const Array& h0, const Array& c0, bool reverse) {
+  // Recurrent layers: cell is "lstm", "gru", "rnn_tanh" or "rnn_relu".
+  auto to_cell = [](const std::string& name) {
+    if (name == "lstm") return RecurrentCell::Lstm;
+    if (name == "gru") return RecurrentCell::Gru;
+    if (name == "rnn_tanh") return RecurrentCell::RnnTanh;
+    if (name == "rnn_relu") return RecurrentCell::RnnRelu;
+    throw py::value_error("unknown recurrent cell '" + name + "': expected lstm, gru, rnn_tanh or rnn_relu");
+  };
+  m.def("recurrent_forward", [to_cell](const std::string& cell, const Array& x_gates, const Array& w_hh,
+                                       std::optional<Array> b_hn, const Array& h0, std::optional<Array> c0, bool reverse) {
+    const RecurrentCell kind = to_cell(cell);
     py::gil_scoped_release release;
-    return lstm_forward(x_gates, w_hh, h0, c0, reverse);
+    return recurrent_forward(kind, x_gates, w_hh, b_hn ? &*b_hn : nullptr, h0, c0 ? &*c0 : nullptr, reverse);
   });
-  m.def("lstm_backward", [](std::optional<Array> grad_h_all, const Array& grad_hn, const Array& grad_cn,
-                            const Array& gates, const Array& c_all, const Array& c0, const Array& w_hh, bool reverse) {
+  m.def("recurrent_backward", [to_cell](const std::string& cell, std::optional<Array> grad_h_all, const Array& grad_hn,
+                                        std::optional<Array> grad_cn, const Array& w_hh, const Array& h0,
+                                        const Array& h_all, std::optional<Array> c0, std::optional<Array> c_all,
+                                        std::optional<Array> gates, bool reverse) {
+    const RecurrentCell kind = to_cell(cell);
     py::gil_scoped_release release;
-    return lstm_backward(grad_h_all ? &*grad_h_all : nullptr, grad_hn, grad_cn, gates, c_all, c0, w_hh, reverse);
+    return recurrent_backward(kind, grad_h_all ? &*grad_h_all : nullptr, grad_hn, grad_cn ? &*grad_cn : nullptr, w_hh,
+                              h0, h_all, c0 ? &*c0 : nullptr, c_all ? &*c_all : nullptr, gates ? &*gates : nullptr,
+                              reverse);
   });
   m.def("conv2d_forward", [](const Array& input, const Array& weight, std::optional<Array> bias,
                              std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,

@@ -32,7 +32,7 @@ DispatchStub<CrossEntropyKernel> cross_entropy_stub("cross_entropy");
 DispatchStub<AdamKernel> adam_stub("adam");
 DispatchStub<NormKernel> norm_stub("layer_norm");
 DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
-DispatchStub<LstmKernel> lstm_stub("lstm");
+DispatchStub<RecurrentKernel> recurrent_stub("recurrent");
 DispatchStub<ConvKernel> conv_stub("conv2d");
 DispatchStub<MaxPoolKernel> max_pool_stub("max_pool2d");
 DispatchStub<BatchNormKernel> batch_norm_stub("batch_norm");

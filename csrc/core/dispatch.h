@@ -55,7 +55,7 @@ extern DispatchStub<AdamKernel> adam_stub;
 extern DispatchStub<NormKernel> norm_stub;
 extern DispatchStub<SgdKernel> sgd_stub;
 extern DispatchStub<AttentionKernel> attention_stub;
-extern DispatchStub<LstmKernel> lstm_stub;
+extern DispatchStub<RecurrentKernel> recurrent_stub;
 extern DispatchStub<ConvKernel> conv_stub;
 extern DispatchStub<MaxPoolKernel> max_pool_stub;
 extern DispatchStub<BatchNormKernel> batch_norm_stub;

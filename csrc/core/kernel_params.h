@@ -195,21 +195,31 @@ struct AttentionParams {
   uint64_t dropout_seed, dropout_offset;
 };
 
-// One LSTM layer in one direction over a whole sequence (all contiguous, one dtype); gates in
-// torch's order i, f, g, o. The forward writes the activated gates, c and h of every step; the
-// backward reads them and writes the gradient of every step's gate pre-activations.
-struct LstmParams {
-  const char* x_gates;     // [steps, batch, 4 * hidden]: x_t W_ih^T + b_ih + b_hh
-  const char* w_hh;        // [4 * hidden, hidden]
-  const char* h0;          // [batch, hidden]
-  const char* c0;          // [batch, hidden]
-  char* gates;             // [steps, batch, 4 * hidden]: i, f, g, o after their nonlinearities
-  char* h_all;             // [steps, batch, hidden], by sequence index (also for reverse)
-  char* c_all;             // [steps, batch, hidden]
+// The recurrent cells that run their whole time loop in one kernel call.
+enum class RecurrentCell : int32_t { Lstm, Gru, RnnTanh, RnnRelu };
+
+// One recurrent layer (LSTM, GRU or Elman RNN) in one direction over a whole sequence (all
+// contiguous, one dtype). With NG gates (LSTM 4, GRU 3, RNN 1) in torch's order (LSTM i, f, g,
+// o; GRU r, z, n) and H hidden units, W_hh is [NG * H, H]. The forward writes h (and the LSTM's
+// c) of every step and what the backward needs of the gates; the backward reads them and
+// writes the gradient of every step's gate pre-activations.
+struct RecurrentParams {
+  RecurrentCell cell;
+  const char* x_gates;     // [steps, batch, NG * H]: x_t W_ih^T + b_ih + b_hh (the GRU: without b_hn)
+  const char* w_hh;        // [NG * H, H]
+  const char* b_hn;        // GRU: the n gate's hidden bias [H] (inside r * (h W_hn^T + b_hn)), or null
+  const char* h0;          // [batch, H]
+  const char* c0;          // LSTM: [batch, H]
+  char* gates;             // [steps, batch, 4H]: LSTM i, f, g, o activated; GRU r, z, n activated and
+                           // h W_hn^T + b_hn; the RNN saves none (h_all is its activation)
+  char* h_all;             // [steps, batch, H], by sequence index (also for reverse)
+  char* c_all;             // LSTM: [steps, batch, H]
   const char* grad_h_all;  // backward: gradient of h_all, or null
-  char* grad_gates;        // backward: [steps, batch, 4 * hidden]
+  char* grad_gates;        // backward: [steps, batch, NG * H], the gradient of x_gates
+  char* grad_hidden_gates; // backward, GRU: [steps, batch, 3H], the gradient of h W_hh^T + b_hh (its n
+                           // part is r times that of x_gates); for the others grad_gates serves
   char* grad_h0;           // backward: holds the gradient of h_n on entry, of h0 on return
-  char* grad_c0;           // backward: holds the gradient of c_n on entry, of c0 on return
+  char* grad_c0;           // backward, LSTM: holds the gradient of c_n on entry, of c0 on return
   DType dtype;
   int64_t steps, batch, hidden;
   bool reverse;  // process the sequence from its last step to its first
@@ -335,7 +345,7 @@ using AdamKernel = void (*)(const AdamParams&);
 using NormKernel = void (*)(const NormParams&);
 using SgdKernel = void (*)(const SgdParams&);
 using AttentionKernel = void (*)(const AttentionParams&);
-using LstmKernel = void (*)(const LstmParams&);
+using RecurrentKernel = void (*)(const RecurrentParams&);
 using PeakKernel = double (*)(int threads);  // machine-limit microbenchmarks
 
 // kDropoutMask: 1 / (1 - a) where the dropout stream (cpu/philox.h) keeps an element, else 0;

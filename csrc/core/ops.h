@@ -138,14 +138,17 @@ std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const 
                                                    const Array* mask, double scale, bool causal,
                                                    const AttentionDropout& dropout = {});
 
-// One LSTM layer, one direction, whole sequence. x_gates: [steps, batch, 4H] input projection
-// with both biases; forward returns (h_all, c_all, activated gates). The backward returns the
-// gate pre-activation gradients [steps, batch, 4H] and the gradients of h0 and c0.
-std::tuple<Array, Array, Array> lstm_forward(const Array& x_gates, const Array& w_hh, const Array& h0, const Array& c0,
-                                             bool reverse);
-std::tuple<Array, Array, Array> lstm_backward(const Array* grad_h_all, const Array& grad_hn, const Array& grad_cn,
-                                              const Array& gates, const Array& c_all, const Array& c0,
-                                              const Array& w_hh, bool reverse);
+// One recurrent layer (LSTM, GRU or Elman RNN; kernel_params.h's RecurrentParams), one
+// direction, whole sequence. x_gates: [steps, batch, NG * H], the input projection with the
+// biases (the GRU's b_hn apart). Forward returns (h_all, c_all (LSTM; else empty), the saved
+// gates (LSTM, GRU; else empty)). The backward returns (the gradient of x_gates, that of
+// h W_hh^T + b_hh (the GRU's own; the same array otherwise), the gradients of h0 and c0).
+std::tuple<Array, Array, Array> recurrent_forward(RecurrentCell cell, const Array& x_gates, const Array& w_hh,
+                                                  const Array* b_hn, const Array& h0, const Array* c0, bool reverse);
+std::tuple<Array, Array, Array, Array> recurrent_backward(RecurrentCell cell, const Array* grad_h_all,
+                                                          const Array& grad_hn, const Array* grad_cn, const Array& w_hh,
+                                                          const Array& h0, const Array& h_all, const Array* c0,
+                                                          const Array* c_all, const Array* gates, bool reverse);
 
 // 2-D convolution (NCHW, symmetric zero padding). The input gradient is also a transposed
 // convolution's forward, the input size then giving its output size (output_padding).

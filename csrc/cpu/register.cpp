@@ -16,7 +16,7 @@
   void norm_kernel(const NormParams&);                                                   \
   void sgd_kernel(const SgdParams&);                                                     \
   void attention_kernel(const AttentionParams&);                                         \
-  void lstm_kernel(const LstmParams&);                                                   \
+  void recurrent_kernel(const RecurrentParams&);                                         \
   void conv_kernel(const ConvParams&);                                                   \
   void max_pool_kernel(const MaxPoolParams&);                                            \
   void batch_norm_kernel(const BatchNormParams&);                                        \
@@ -63,7 +63,7 @@ namespace {
     norm_stub.cpu[l] = &cpu::ISA::norm_kernel;                          \
     sgd_stub.cpu[l] = &cpu::ISA::sgd_kernel;                            \
     attention_stub.cpu[l] = &cpu::ISA::attention_kernel;                \
-    lstm_stub.cpu[l] = &cpu::ISA::lstm_kernel;                          \
+    recurrent_stub.cpu[l] = &cpu::ISA::recurrent_kernel;              \
     conv_stub.cpu[l] = &cpu::ISA::conv_kernel;                          \
     max_pool_stub.cpu[l] = &cpu::ISA::max_pool_kernel;                  \
     batch_norm_stub.cpu[l] = &cpu::ISA::batch_norm_kernel;              \

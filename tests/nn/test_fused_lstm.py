@@ -1,7 +1,8 @@
-"""The fused LSTM layer kernel (heron.ops.rnn) against its composite twin
-(heron.nn._rnn_impl.lstm_sequence): values and every gradient (tolerance as data), both
-directions, the threaded path bit-identical to one thread, double backward through the twin,
-a 10,000-step sequence, and the kernel entry's checks."""
+"""The fused recurrent layer kernel (heron.ops.rnn: LSTM, GRU, Elman RNN with tanh and relu)
+against its composite twins (the _rnn_impl step functions run step by step): values and every
+gradient (tolerance as data), both directions, with and without biases, the threaded path
+bit-identical to one thread, double backward through the twin, a 10,000-step sequence, and the
+kernel entry's checks."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,92 +12,159 @@ import heron
 from heron.nn import _rnn_impl
 
 TOLERANCE = {heron.float32: 2e-5, heron.float64: 1e-12}
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+CELLS = list(GATES)
 
 
-def _layer(dtype, T, B, I, H, seed=0):
+def _layer(cell, dtype, T, B, I, H, bias=True, seed=0):
     heron.manual_seed(seed)
     scale = 1.0 / np.sqrt(H)
-    tensors = dict(
-        x=heron.randn(T, B, I, dtype=dtype), h0=heron.randn(B, H, dtype=dtype), c0=heron.randn(B, H, dtype=dtype),
-        w_ih=heron.randn(4 * H, I, dtype=dtype) * scale, w_hh=heron.randn(4 * H, H, dtype=dtype) * scale,
-        b_ih=heron.randn(4 * H, dtype=dtype) * scale, b_hh=heron.randn(4 * H, dtype=dtype) * scale)
+    G = GATES[cell] * H
+    tensors = dict(x=heron.randn(T, B, I, dtype=dtype), h0=heron.randn(B, H, dtype=dtype),
+                   w_ih=heron.randn(G, I, dtype=dtype) * scale, w_hh=heron.randn(G, H, dtype=dtype) * scale)
+    if cell == "lstm":
+        tensors["c0"] = heron.randn(B, H, dtype=dtype)
+    if bias:
+        tensors["b_ih"] = heron.randn(G, dtype=dtype) * scale
+        tensors["b_hh"] = heron.randn(G, dtype=dtype) * scale
     return {k: v.requires_grad_() for k, v in tensors.items()}
 
 
-def _run(t, reverse, fused, weights):
+def _fused_layer(cell, t, reverse):
+    """The layer as nn.LSTM / GRU / RNN run it (the fused kernel takes it): (output, h_n[, c_n])."""
+    b_ih, b_hh = t.get("b_ih"), t.get("b_hh")
+    if cell == "lstm":
+        return _rnn_impl.lstm_layer(t["x"], t["h0"], t["c0"], t["w_ih"], t["w_hh"], b_ih, b_hh, None, reverse)
+    if cell == "gru":
+        return _rnn_impl.gru_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse)
+    return _rnn_impl.rnn_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse,
+                               nonlinearity=cell[len("rnn_"):])
+
+
+def _composite_layer(cell, t, reverse):
+    """The same layer by the composite step functions, with no fused kernel involved."""
+    x, h0, w_ih, w_hh, b_ih, b_hh = t["x"], t["h0"], t["w_ih"], t["w_hh"], t.get("b_ih"), t.get("b_hh")
+    steps = _rnn_impl.input_gates(x, w_ih, b_ih, b_hh, fold_hidden_bias=cell != "gru").unbind(0)
+    if cell == "lstm":
+        outputs, state = _rnn_impl._scan(lambda g, h, c: _rnn_impl.lstm_step(g, h, c, w_hh, None), steps,
+                                         (h0, t["c0"]), reverse)
+    elif cell == "gru":
+        outputs, state = _rnn_impl._scan(lambda g, h: (_rnn_impl.gru_step(g, h, w_hh, b_hh),), steps, (h0,), reverse)
+    else:
+        outputs, state = _rnn_impl._scan(lambda g, h: (_rnn_impl.rnn_step(g, h, w_hh, cell[len("rnn_"):]),), steps,
+                                         (h0,), reverse)
+    return (heron.stack(outputs),) + tuple(state)
+
+
+def _run(cell, t, reverse, fused, weights):
     for v in t.values():
         v.grad = None
+    results = (_fused_layer if fused else _composite_layer)(cell, t, reverse)
     if fused:
-        out, h_n, c_n = _rnn_impl.lstm_layer(t["x"], t["h0"], t["c0"], t["w_ih"], t["w_hh"], t["b_ih"], t["b_hh"],
-                                             None, reverse)
-        assert out.grad_fn.name() == "LstmSequenceBackward"
-    else:
-        gates = _rnn_impl.input_gates(t["x"], t["w_ih"], t["b_ih"], t["b_hh"], True)
-        out, h_n, c_n = _rnn_impl.lstm_sequence(gates, t["w_hh"], t["h0"], t["c0"], reverse)
-    g_out, g_h, g_c = weights
-    ((out * g_out).sum() + (h_n * g_h).sum() + (c_n * g_c).sum()).backward()
-    return [out.detach().numpy(), h_n.detach().numpy(), c_n.detach().numpy()] + [v.grad.numpy() for v in t.values()]
+        assert results[0].grad_fn.name() == "RecurrentSequenceBackward"
+    sum(((r * w).sum() for r, w in zip(results, weights)), heron.zeros(())).backward()
+    return [r.detach().numpy() for r in results] + [v.grad.numpy() for v in t.values()]
 
 
+def _weights(cell, dtype, T, B, H, seed=1):
+    heron.manual_seed(seed)
+    return [heron.randn(T, B, H, dtype=dtype)] + [heron.randn(B, H, dtype=dtype) for _ in range(2 if cell == "lstm" else 1)]
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [heron.float32, heron.float64])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("shape", [(7, 3, 5, 70), (1, 1, 4, 8), (12, 4, 16, 33)])
-def test_matches_composite_twin(dtype, reverse, shape):
+@pytest.mark.parametrize("shape", [(7, 3, 5, 70), (1, 1, 4, 8), (12, 9, 16, 33)])
+def test_matches_composite_twin(cell, dtype, reverse, shape):
+    # B = 9 takes the forward's rearranged-weights path, B = 1 and 3 the in-place one.
     T, B, I, H = shape
-    t = _layer(dtype, T, B, I, H)
-    heron.manual_seed(1)
-    weights = (heron.randn(T, B, H, dtype=dtype), heron.randn(B, H, dtype=dtype), heron.randn(B, H, dtype=dtype))
-    fused, twin = _run(t, reverse, True, weights), _run(t, reverse, False, weights)
+    t = _layer(cell, dtype, T, B, I, H)
+    weights = _weights(cell, dtype, T, B, H)
+    fused, twin = _run(cell, t, reverse, True, weights), _run(cell, t, reverse, False, weights)
     tol = TOLERANCE[dtype]
     for f, w in zip(fused, twin):
         np.testing.assert_allclose(f, w, rtol=tol, atol=tol)
 
 
-def test_threads_do_not_change_a_bit():
-    # 2 * B * 4H * H above the kernel's threshold for sharing a step between threads
-    t = _layer(heron.float32, 6, 8, 16, 200)
-    heron.manual_seed(2)
-    weights = (heron.randn(6, 8, 200), heron.randn(8, 200), heron.randn(8, 200))
+@pytest.mark.parametrize("cell", CELLS)
+def test_without_biases(cell):
+    t = _layer(cell, heron.float64, 5, 2, 3, 6, bias=False)
+    weights = _weights(cell, heron.float64, 5, 2, 6)
+    for f, w in zip(_run(cell, t, False, True, weights), _run(cell, t, False, False, weights)):
+        np.testing.assert_allclose(f, w, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_threads_do_not_change_a_bit(cell):
+    # 2 * B * G * H above the kernel's threshold for sharing a step between threads
+    t = _layer(cell, heron.float32, 6, 8, 16, 200 if GATES[cell] > 1 else 440)
+    H = t["h0"].shape[1]
+    weights = _weights(cell, heron.float32, 6, 8, H)
     before = heron.get_num_threads()
     try:
         results = []
         for threads in (1, 2):
             heron.set_num_threads(threads)
-            results.append(_run(t, False, True, weights))
+            results.append(_run(cell, t, False, True, weights))
     finally:
         heron.set_num_threads(before)
     for a, b in zip(*results):
         assert np.array_equal(a, b)
 
 
-def test_double_backward_goes_through_the_twin():
-    t = _layer(heron.float64, 3, 2, 2, 3)
-    inputs = (t["x"], t["h0"], t["c0"], t["w_hh"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_double_backward_goes_through_the_twin(cell):
+    t = _layer(cell, heron.float64, 3, 2, 2, 3)
+    names = [k for k in ("x", "h0", "c0", "w_hh", "b_hh") if k in t]
 
-    def f(x, h0, c0, w_hh):
-        out, h_n, c_n = _rnn_impl.lstm_layer(x, h0, c0, t["w_ih"], w_hh, t["b_ih"], t["b_hh"], None, False)
-        return out.sum() + (c_n * c_n).sum()
+    def f(*args):
+        layer = dict(t, **dict(zip(names, args)))
+        results = _fused_layer(cell, layer, False)
+        return results[0].sum() + (results[-1] * results[-1]).sum()
 
-    assert heron.autograd.gradgradcheck(f, inputs)
+    assert heron.autograd.gradgradcheck(f, tuple(t[k] for k in names))
 
 
-def test_ten_thousand_steps_backpropagate():
-    t = _layer(heron.float32, 10_000, 1, 4, 16)
-    out, h_n, c_n = _rnn_impl.lstm_layer(t["x"], t["h0"], t["c0"], t["w_ih"], t["w_hh"], t["b_ih"], t["b_hh"], None,
-                                         False)
-    out.sum().backward()
+def test_gradcheck_of_the_fused_gru():
+    t = _layer("gru", heron.float64, 4, 2, 3, 5)
+    names = list(t)
+
+    def f(*args):
+        return _fused_layer("gru", dict(zip(names, args)), True)
+
+    assert heron.autograd.gradcheck(f, tuple(t[k] for k in names))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_ten_thousand_steps_backpropagate(cell):
+    t = _layer(cell, heron.float32, 10_000, 1, 4, 16)
+    _fused_layer(cell, t, False)[0].sum().backward()
     assert np.isfinite(t["w_hh"].grad.numpy()).all() and np.isfinite(t["x"].grad.numpy()).all()
 
 
 def test_kernel_entry_checks_its_operands():
     x_gates, w_hh, h = heron.zeros(3, 2, 8), heron.zeros(8, 2), heron.zeros(2, 2)
+    forward = heron._C.recurrent_forward
     with pytest.raises(RuntimeError, match="weight_hh"):
-        heron._C.lstm_forward(x_gates._a, heron.zeros(8, 3)._a, h._a, h._a, False)
+        forward("lstm", x_gates._a, heron.zeros(8, 3)._a, None, h._a, h._a, False)
     with pytest.raises(RuntimeError, match="input gates"):
-        heron._C.lstm_forward(heron.zeros(3, 2, 6)._a, w_hh._a, h._a, h._a, False)
+        forward("lstm", heron.zeros(3, 2, 6)._a, w_hh._a, None, h._a, h._a, False)
     with pytest.raises(RuntimeError, match="h0"):
-        heron._C.lstm_forward(x_gates._a, w_hh._a, heron.zeros(3, 2)._a, h._a, False)
+        forward("lstm", x_gates._a, w_hh._a, None, heron.zeros(3, 2)._a, h._a, False)
     with pytest.raises(RuntimeError, match="float64"):
-        heron._C.lstm_forward(x_gates._a, w_hh._a, h._a, h.double()._a, False)
+        forward("lstm", x_gates._a, w_hh._a, None, h._a, h.double()._a, False)
     with pytest.raises(NotImplementedError):
-        heron._C.lstm_forward(x_gates.int()._a, w_hh.int()._a, h.int()._a, h.int()._a, False)
+        forward("lstm", x_gates.int()._a, w_hh.int()._a, None, h.int()._a, h.int()._a, False)
+    with pytest.raises(ValueError, match="needs c0"):
+        forward("lstm", x_gates._a, w_hh._a, None, h._a, None, False)
+    with pytest.raises(ValueError, match="takes no c0"):
+        forward("gru", heron.zeros(3, 2, 6)._a, heron.zeros(6, 2)._a, None, h._a, h._a, False)
+    with pytest.raises(ValueError, match="takes no b_hn"):
+        forward("rnn_tanh", heron.zeros(3, 2, 2)._a, heron.zeros(2, 2)._a, heron.zeros(2)._a, h._a, None, False)
+    with pytest.raises(RuntimeError, match="b_hn"):
+        forward("gru", heron.zeros(3, 2, 6)._a, heron.zeros(6, 2)._a, heron.zeros(3)._a, h._a, None, False)
+    with pytest.raises(ValueError, match="unknown recurrent cell"):
+        forward("lstmx", x_gates._a, w_hh._a, None, h._a, h._a, False)
+    with pytest.raises(RuntimeError, match="weight_hh"):
+        heron._C.recurrent_backward("gru", None, h._a, None, heron.zeros(8, 2)._a, h._a, heron.zeros(3, 2, 2)._a,
+                                    None, None, heron.zeros(3, 2, 8)._a, False)

@@ -201,9 +201,9 @@ def test_input_projection_is_one_gemm_and_the_time_loop_one_node():
     out, h, c = _rnn_impl.lstm_layer(x, heron.zeros(2, 2), heron.zeros(2, 2), w_ih, w_hh, None, None, None, False)
     names = _graph_node_names(out.grad_fn)
     assert names.count("LinearBackward") == 1
-    assert names.count("LstmSequenceBackward") == 1
+    assert names.count("RecurrentSequenceBackward") == 1
     gates_x = _rnn_impl.input_gates(x, w_ih, None, None, True)
-    out, h, c = _rnn_impl.lstm_sequence(gates_x, w_hh, heron.zeros(2, 2), heron.zeros(2, 2), False)
+    out, h, c = _rnn_impl.recurrent_sequence("lstm", gates_x, w_hh, heron.zeros(2, 2), False, c0=heron.zeros(2, 2))
     names = _graph_node_names(out.grad_fn)
     assert names.count("LinearBackward") == 1
     assert names.count("UnbindBackward0") == 1

@@ -1,15 +1,19 @@
-// Fused LSTM layer (one direction, whole sequence) forward and backward through time.
+// Fused recurrent layers (LSTM, GRU, Elman RNN; one direction, whole sequence): forward and
+// backward through time.
 //
-// The input projection x_t W_ih^T + b_ih + b_hh of every step arrives precomputed (one large
-// GEMM before the loop, done by the caller). Per step the forward adds h_{t-1} W_hh^T to it and
-// applies the gate nonlinearities, the cell update and the output right away, on blocks of
-// hidden units still in cache:
-//   i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the four gate rows (torch's order)
-//   c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+// The input projection x_t W_ih^T + biases of every step arrives precomputed (one large GEMM
+// before the loop, done by the caller). Per step the forward adds h_{t-1} W_hh^T to it and
+// applies the cell's gate math right away, on blocks of hidden units still in cache:
+//   LSTM  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the four gate rows (torch's order)
+//         c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+//   GRU   r, z = sigmoid(x_r + h W_hr^T), sigmoid(x_z + h W_hz^T)   (b_hr, b_hz folded into x)
+//         n = tanh(x_n + r * (h W_hn^T + b_hn)),  h_t = n + z * (h_{t-1} - n)
+//   RNN   h_t = tanh or relu(x + h W_hh^T)
 // The backward walks the steps in reverse and writes, per step, the gradient of the gate
-// pre-activations (dG); the caller turns dG into the weight gradients with one large GEMM each
-// and the input gradient with one more. Per step here: dG from (dh, dc, saved gates, c), then
-// dh_{t-1} = dG W_hh.
+// pre-activations (dG; the GRU also the gradient of h W_hh^T + b_hh, whose n part is r times
+// dG's); the caller turns those into the weight gradients with one large GEMM each and the
+// input gradient with one more. Per step here: dG from (dh, dc, saved gates), then
+// dh_{t-1} = dG W_hh (+ dh * z for the GRU).
 //
 // Work per step is cut into fixed blocks of hidden units (never by thread count), and each
 // block's products and sums run in a fixed order, so any thread count gives the same bits.
@@ -34,7 +38,13 @@ constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one 
 // Below this batch the forward's per-step product is (nearly) a matrix-vector product, which
 // reads W_hh's rows in place as dot products: rearranging the weights would cost more.
 constexpr int64_t kPackForwardBatch = 8;
-constexpr int64_t kDepthSlice = 256;  // backward: dh = dG W_hh summed over 4H in slices this deep
+constexpr int64_t kDepthSlice = 256;  // backward: dh = dG W_hh summed over NG * H in slices this deep
+
+using heron::RecurrentCell;
+
+inline int gate_count(RecurrentCell cell) {
+  return cell == RecurrentCell::Lstm ? 4 : cell == RecurrentCell::Gru ? 3 : 1;
+}
 
 // Lane-wise math on float32 SIMD vectors or on single float64 values, so one cell body
 // serves both dtypes. load/store move `n` valid lanes (the rest padded with zeros).
@@ -50,6 +60,10 @@ inline vf sigmoid_lanes(vf x) { return sigmoid_v(x); }
 inline double sigmoid_lanes(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 inline vf tanh_lanes(vf x) { return tanh_v(x); }
 inline double tanh_lanes(double x) { return std::tanh(x); }
+inline vf relu_lanes(vf x) { return x < 0.0f ? vf{} : x; }  // NaN passes, as torch.relu
+inline double relu_lanes(double x) { return x < 0.0 ? 0.0 : x; }
+inline vf positive_lanes(vf x) { return x > 0.0f ? vf{} + 1.0f : vf{}; }  // relu's derivative from its output
+inline double positive_lanes(double x) { return x > 0.0 ? 1.0 : 0.0; }
 
 template <typename T>
 struct Lanes;
@@ -66,11 +80,20 @@ struct Lanes<double> {
 
 template <typename T>
 struct Layer {
-  const heron::LstmParams& p;
-  int64_t B, H, G;  // batch, hidden, 4 * hidden
+  const heron::RecurrentParams& p;
+  RecurrentCell cell;
+  int64_t B, H, NG, G;  // batch, hidden, gates, NG * hidden (the width of x_gates and W_hh's rows)
+  int64_t S;            // the width of the saved gates: 4H (LSTM, GRU), 0 (RNN)
   const T* w = nullptr;  // W_hh rearranged into per-block slabs (pack_weights), or null: read W_hh in place
 
-  explicit Layer(const heron::LstmParams& params) : p(params), B(params.batch), H(params.hidden), G(4 * params.hidden) {}
+  explicit Layer(const heron::RecurrentParams& params)
+      : p(params),
+        cell(params.cell),
+        B(params.batch),
+        H(params.hidden),
+        NG(gate_count(params.cell)),
+        G(NG * params.hidden),
+        S(params.cell == RecurrentCell::Lstm || params.cell == RecurrentCell::Gru ? 4 * params.hidden : 0) {}
 
   // The sequence index of the s-th step processed (reverse runs the sequence backwards).
   int64_t time_of(int64_t step) const { return p.reverse ? p.steps - 1 - step : step; }
@@ -89,22 +112,22 @@ struct Layer {
 
 // W_hh rearranged once per call into one contiguous slab per block of hidden units, so the
 // per-step GEMMs read their B operand as rows a block wide (256 bytes) instead of rows
-// 4H or H elements apart (4 KiB apart at H = 256: cache-set aliasing) and repack nothing.
+// NG * H or H elements apart (4 KiB apart at H = 256: cache-set aliasing) and repack nothing.
 //   forward:  for block [j0, j1) and gate g, W_hh[g*H + j0 : g*H + j1, :]^T  (H x n)
-//   backward: for block [j0, j1), W_hh[:, j0 : j1]                           (4H x n)
-// Block [j0, j1) starts at element 4 * H * j0 in both layouts.
+//   backward: for block [j0, j1), W_hh[:, j0 : j1]                           (NG * H x n)
+// Block [j0, j1) starts at element NG * H * j0 in both layouts.
 template <typename T>
-T* pack_weights(const T* w_hh, int64_t H, bool backward) {
-  T* out = static_cast<T*>(std::malloc(sizeof(T) * size_t(std::max<int64_t>(4 * H * H, 1))));
+T* pack_weights(const T* w_hh, int64_t H, int64_t NG, bool backward) {
+  T* out = static_cast<T*>(std::malloc(sizeof(T) * size_t(std::max<int64_t>(NG * H * H, 1))));
   if (!out) return nullptr;
   for (int64_t j0 = 0; j0 < H; j0 += kHiddenBlock) {
     const int64_t n = std::min(kHiddenBlock, H - j0);
-    T* block = out + 4 * H * j0;
+    T* block = out + NG * H * j0;
     if (backward) {
-      for (int64_t c = 0; c < 4 * H; ++c) std::memcpy(block + c * n, w_hh + c * H + j0, sizeof(T) * size_t(n));
+      for (int64_t c = 0; c < NG * H; ++c) std::memcpy(block + c * n, w_hh + c * H + j0, sizeof(T) * size_t(n));
       continue;
     }
-    for (int gate = 0; gate < 4; ++gate) {
+    for (int gate = 0; gate < NG; ++gate) {
       T* slab = block + gate * H * n;
       for (int64_t j = 0; j < n; ++j) {
         const T* row = w_hh + (gate * H + j0 + j) * H;
@@ -151,38 +174,79 @@ bool run_steps(int64_t steps, int64_t tasks, double step_flops, const StepFn& st
 }
 
 // ------------------------------------------------------------------------------ forward
+// out[:, 0:n] (row stride ld) = (accumulate ? out : 0) + h_prev W_hh[gate rows j0 .. j0 + n]^T.
+template <typename T>
+bool hidden_product(const Layer<T>& L, const T* h_prev, int gate, int64_t j0, int64_t n, bool accumulate, T* out,
+                    int64_t ld) {
+  const int64_t H = L.H;
+  const T beta = accumulate ? T(1) : T(0);
+  if (L.w) return gemm_serial<T>(L.B, n, H, T(1), h_prev, H, 1, L.w + L.NG * H * j0 + gate * H * n, n, 1, beta, out, ld);
+  return gemm_serial<T>(L.B, n, H, T(1), h_prev, H, 1, reinterpret_cast<const T*>(L.p.w_hh) + (gate * H + j0) * H, 1, H,
+                        beta, out, ld);
+}
+
 template <typename T>
 bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   using V = typename Lanes<T>::V;
-  const int64_t B = L.B, H = L.H, G = L.G, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
-  const int64_t t = L.time_of(step);
+  constexpr int64_t kLanes = Lanes<T>::kCount;
+  const int64_t B = L.B, H = L.H, G = L.G, S = L.S, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
+  const int64_t t = L.time_of(step), n = j1 - j0;
   const T* x_gates = L.at(L.p.x_gates, t, G);
-  T* gates = L.at(L.p.gates, t, G);
   const T* h_prev = L.prev_h(step);
-  const T* c_prev = L.prev_c(step);
-  const int64_t n = j1 - j0;
-  for (int gate = 0; gate < 4; ++gate) {  // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T
-    const int64_t col = gate * H + j0;
-    for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * G + col, x_gates + b * G + col, sizeof(T) * size_t(n));
-    const bool done = L.w ? gemm_serial<T>(B, n, H, T(1), h_prev, H, 1, L.w + 4 * H * j0 + gate * H * n, n, 1, T(1),
-                                           gates + col, G)
-                          : gemm_serial<T>(B, n, H, T(1), h_prev, H, 1, reinterpret_cast<const T*>(L.p.w_hh) + col * H,
-                                           1, H, T(1), gates + col, G);
-    if (!done) return false;
-  }
-  T* c_out = L.at(L.p.c_all, t, H);
   T* h_out = L.at(L.p.h_all, t, H);
+  if (L.cell == RecurrentCell::RnnTanh || L.cell == RecurrentCell::RnnRelu) {
+    for (int64_t b = 0; b < B; ++b) std::memcpy(h_out + b * H + j0, x_gates + b * G + j0, sizeof(T) * size_t(n));
+    if (!hidden_product(L, h_prev, 0, j0, n, true, h_out + j0, H)) return false;
+    const bool relu = L.cell == RecurrentCell::RnnRelu;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = j0; j < j1; j += kLanes) {
+        const int64_t m = std::min<int64_t>(kLanes, j1 - j);
+        const V pre = load_lanes(h_out + b * H + j, m);
+        store_lanes(h_out + b * H + j, relu ? relu_lanes(pre) : tanh_lanes(pre), m);
+      }
+    return true;
+  }
+  // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T for the gates whose hidden part adds
+  // (the LSTM's four, the GRU's r and z); the GRU's n gate keeps its hidden part apart, at 3H.
+  T* gates = L.at(L.p.gates, t, S);
+  const int summed = L.cell == RecurrentCell::Lstm ? 4 : 2;
+  for (int gate = 0; gate < summed; ++gate) {
+    const int64_t col = gate * H + j0;
+    for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * S + col, x_gates + b * G + col, sizeof(T) * size_t(n));
+    if (!hidden_product(L, h_prev, gate, j0, n, true, gates + col, S)) return false;
+  }
+  if (L.cell == RecurrentCell::Gru) {
+    if (!hidden_product(L, h_prev, 2, j0, n, false, gates + 3 * H + j0, S)) return false;
+    const T* b_hn = reinterpret_cast<const T*>(L.p.b_hn);
+    for (int64_t b = 0; b < B; ++b) {
+      T* g = gates + b * S;
+      const T* x = x_gates + b * G;
+      for (int64_t j = j0; j < j1; j += kLanes) {
+        const int64_t m = std::min<int64_t>(kLanes, j1 - j);
+        V hn = load_lanes(g + 3 * H + j, m);
+        if (b_hn) hn = hn + load_lanes(b_hn + j, m);
+        const V r = sigmoid_lanes(load_lanes(g + j, m)), z = sigmoid_lanes(load_lanes(g + H + j, m));
+        const V nn = tanh_lanes(load_lanes(x + 2 * H + j, m) + r * hn);
+        store_lanes(g + j, r, m), store_lanes(g + H + j, z, m), store_lanes(g + 2 * H + j, nn, m);
+        store_lanes(g + 3 * H + j, hn, m);
+        store_lanes(h_out + b * H + j, nn + z * (load_lanes(h_prev + b * H + j, m) - nn), m);
+      }
+    }
+    return true;
+  }
+  const T* c_prev = L.prev_c(step);
+  T* c_out = L.at(L.p.c_all, t, H);
   for (int64_t b = 0; b < B; ++b) {
-    T* g = gates + b * G;
-    for (int64_t j = j0; j < j1; j += Lanes<T>::kCount) {
-      const int64_t n = std::min<int64_t>(Lanes<T>::kCount, j1 - j);
-      const V i = sigmoid_lanes(load_lanes(g + j, n)), f = sigmoid_lanes(load_lanes(g + H + j, n));
-      const V z = tanh_lanes(load_lanes(g + 2 * H + j, n)), o = sigmoid_lanes(load_lanes(g + 3 * H + j, n));
-      const V c = f * load_lanes(c_prev + b * H + j, n) + i * z;
-      store_lanes(g + j, i, n), store_lanes(g + H + j, f, n), store_lanes(g + 2 * H + j, z, n);
-      store_lanes(g + 3 * H + j, o, n);
-      store_lanes(c_out + b * H + j, c, n);
-      store_lanes(h_out + b * H + j, o * tanh_lanes(c), n);
+    T* g = gates + b * S;
+    for (int64_t j = j0; j < j1; j += kLanes) {
+      const int64_t m = std::min<int64_t>(kLanes, j1 - j);
+      const V i = sigmoid_lanes(load_lanes(g + j, m)), f = sigmoid_lanes(load_lanes(g + H + j, m));
+      const V z = tanh_lanes(load_lanes(g + 2 * H + j, m)), o = sigmoid_lanes(load_lanes(g + 3 * H + j, m));
+      const V c = f * load_lanes(c_prev + b * H + j, m) + i * z;
+      store_lanes(g + j, i, m), store_lanes(g + H + j, f, m), store_lanes(g + 2 * H + j, z, m);
+      store_lanes(g + 3 * H + j, o, m);
+      store_lanes(c_out + b * H + j, c, m);
+      store_lanes(h_out + b * H + j, o * tanh_lanes(c), m);
     }
   }
   return true;
@@ -190,43 +254,72 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
 
 // ------------------------------------------------------------------------------ backward
 // dG of one step for hidden units [j0, j1), from dh (the carried gradient plus this step's
-// output gradient) and the carried dc; dc becomes the gradient for c_{t-1} in place.
+// output gradient) and, for the LSTM, the carried dc, which becomes the gradient for c_{t-1}
+// in place. The GRU leaves dh * z (the direct path to h_{t-1}) in the carried dh for the
+// product that follows to add to.
 template <typename T>
-void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, const T* dh_carry, T* dc_carry) {
+void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, T* dh_carry, T* dc_carry) {
   using V = typename Lanes<T>::V;
-  const int64_t B = L.B, H = L.H, G = L.G, t = L.time_of(step);
-  const T* gates = L.at(L.p.gates, t, G);
-  const T* c = L.at(L.p.c_all, t, H);
-  const T* c_prev = L.prev_c(step);
+  constexpr int64_t kLanes = Lanes<T>::kCount;
+  const int64_t B = L.B, H = L.H, G = L.G, S = L.S, t = L.time_of(step);
   const T* grad_out = L.p.grad_h_all ? L.at(L.p.grad_h_all, t, H) : nullptr;
   T* dg = L.at(L.p.grad_gates, t, G);
   const V one = V{} + T(1);
   for (int64_t b = 0; b < B; ++b) {
-    const T* g = gates + b * G;
-    for (int64_t j = j0; j < j1; j += Lanes<T>::kCount) {
-      const int64_t n = std::min<int64_t>(Lanes<T>::kCount, j1 - j), bj = b * H + j;
+    T* d = dg + b * G;
+    for (int64_t j = j0; j < j1; j += kLanes) {
+      const int64_t n = std::min<int64_t>(kLanes, j1 - j), bj = b * H + j;
       V dh = load_lanes(dh_carry + bj, n);
       if (grad_out) dh = dh + load_lanes(grad_out + bj, n);
-      const V i = load_lanes(g + j, n), f = load_lanes(g + H + j, n), z = load_lanes(g + 2 * H + j, n),
-              o = load_lanes(g + 3 * H + j, n);
-      const V tc = tanh_lanes(load_lanes(c + bj, n));
-      const V dc = load_lanes(dc_carry + bj, n) + dh * o * (one - tc * tc);
-      T* d = dg + b * G;
-      store_lanes(d + j, dc * z * i * (one - i), n);
-      store_lanes(d + H + j, dc * load_lanes(c_prev + bj, n) * f * (one - f), n);
-      store_lanes(d + 2 * H + j, dc * i * (one - z * z), n);
-      store_lanes(d + 3 * H + j, dh * tc * o * (one - o), n);
-      store_lanes(dc_carry + bj, dc * f, n);
+      switch (L.cell) {
+        case RecurrentCell::RnnTanh:
+        case RecurrentCell::RnnRelu: {
+          const V y = load_lanes(L.at(L.p.h_all, t, H) + bj, n);
+          store_lanes(d + j, dh * (L.cell == RecurrentCell::RnnTanh ? one - y * y : positive_lanes(y)), n);
+          break;
+        }
+        case RecurrentCell::Gru: {
+          const T* g = L.at(L.p.gates, t, S) + b * S;
+          const V r = load_lanes(g + j, n), z = load_lanes(g + H + j, n), nn = load_lanes(g + 2 * H + j, n),
+                  hn = load_lanes(g + 3 * H + j, n);
+          const V dn = dh * (one - z) * (one - nn * nn);
+          store_lanes(d + j, dn * hn * r * (one - r), n);
+          store_lanes(d + H + j, dh * (load_lanes(L.prev_h(step) + bj, n) - nn) * z * (one - z), n);
+          store_lanes(d + 2 * H + j, dn, n);
+          T* dhidden = L.at(L.p.grad_hidden_gates, t, G) + b * G;
+          store_lanes(dhidden + j, load_lanes(d + j, n), n);
+          store_lanes(dhidden + H + j, load_lanes(d + H + j, n), n);
+          store_lanes(dhidden + 2 * H + j, dn * r, n);
+          store_lanes(dh_carry + bj, dh * z, n);
+          break;
+        }
+        case RecurrentCell::Lstm: {
+          const T* g = L.at(L.p.gates, t, S) + b * S;
+          const V i = load_lanes(g + j, n), f = load_lanes(g + H + j, n), z = load_lanes(g + 2 * H + j, n),
+                  o = load_lanes(g + 3 * H + j, n);
+          const V tc = tanh_lanes(load_lanes(L.at(L.p.c_all, t, H) + bj, n));
+          const V dc = load_lanes(dc_carry + bj, n) + dh * o * (one - tc * tc);
+          store_lanes(d + j, dc * z * i * (one - i), n);
+          store_lanes(d + H + j, dc * load_lanes(L.prev_c(step) + bj, n) * f * (one - f), n);
+          store_lanes(d + 2 * H + j, dc * i * (one - z * z), n);
+          store_lanes(d + 3 * H + j, dh * tc * o * (one - o), n);
+          store_lanes(dc_carry + bj, dc * f, n);
+          break;
+        }
+      }
     }
   }
 }
 
 template <typename T>
-bool lstm_backward(const Layer<T>& L) {
+bool backward_through_time(const Layer<T>& L) {
   const int64_t B = L.B, H = L.H, G = L.G, blocks = (H + kHiddenBlock - 1) / kHiddenBlock;
   // The carried dh and dc live in the outputs dh0 / dc0 (they start as the gradients of h_n, c_n).
   T* dh = reinterpret_cast<T*>(L.p.grad_h0);
   T* dc = reinterpret_cast<T*>(L.p.grad_c0);
+  // The gradient of h W_hh^T (+ b_hh): the GRU's own, the others' dG.
+  char* dhidden_all = L.cell == RecurrentCell::Gru ? L.p.grad_hidden_gates : L.p.grad_gates;
+  const bool add_to_carry = L.cell == RecurrentCell::Gru;  // dh_{t-1} = dh * z + dG_hidden W_hh
   // Each step is two phases over hidden blocks: dG from dh and dc (elementwise), then
   // dh_{t-1} = dG W_hh (reads all of dG, so only after every block's dG). Even phase numbers
   // run the first, odd ones the second.
@@ -238,16 +331,16 @@ bool lstm_backward(const Layer<T>& L) {
         return true;
       });
     }
-    const T* dg = L.at(L.p.grad_gates, L.time_of(step), G);
+    const T* dg = L.at(dhidden_all, L.time_of(step), G);
     return each([&](int64_t block) {
       const int64_t j0 = block * kHiddenBlock, n = std::min(H, j0 + kHiddenBlock) - j0;
-      const T* slab = L.w + 4 * H * j0;
-      // K = 4H cut into slices the GEMM takes without packing (its small-problem path),
+      const T* slab = L.w + L.NG * H * j0;
+      // K = NG * H cut into slices the GEMM takes without packing (its small-problem path),
       // added in order.
       for (int64_t k0 = 0; k0 < G; k0 += kDepthSlice) {
         const int64_t depth = std::min(kDepthSlice, G - k0);
-        if (!gemm_serial<T>(B, n, depth, T(1), dg + k0, G, 1, slab + k0 * n, n, 1, T(k0 ? 1 : 0), dh + j0, H))
-          return false;
+        const T beta = (k0 || add_to_carry) ? T(1) : T(0);
+        if (!gemm_serial<T>(B, n, depth, T(1), dg + k0, G, 1, slab + k0 * n, n, 1, beta, dh + j0, H)) return false;
       }
       return true;
     });
@@ -255,18 +348,18 @@ bool lstm_backward(const Layer<T>& L) {
 }
 
 template <typename T>
-void lstm_typed(const heron::LstmParams& p) {
+void recurrent_typed(const heron::RecurrentParams& p) {
   Layer<T> L(p);
   T* packed = nullptr;
   if (p.backward || p.batch >= kPackForwardBatch) {
-    packed = pack_weights(reinterpret_cast<const T*>(p.w_hh), L.H, p.backward);
+    packed = pack_weights(reinterpret_cast<const T*>(p.w_hh), L.H, L.NG, p.backward);
     if (!packed) throw std::bad_alloc();
   }
   L.w = packed;
   const int64_t blocks = (L.H + kHiddenBlock - 1) / kHiddenBlock;
   bool ok;
   if (p.backward) {
-    ok = lstm_backward(L);
+    ok = backward_through_time(L);
   } else {
     ok = run_steps(p.steps, blocks, 2.0 * double(L.B) * double(L.G) * double(L.H), [&](int64_t s, auto&& each) {
       return each([&](int64_t block) { return forward_block(L, s, block); });
@@ -278,9 +371,9 @@ void lstm_typed(const heron::LstmParams& p) {
 
 }  // namespace
 
-void lstm_kernel(const heron::LstmParams& p) {
-  if (p.dtype == heron::DType::Float32) lstm_typed<float>(p);
-  else lstm_typed<double>(p);
+void recurrent_kernel(const heron::RecurrentParams& p) {
+  if (p.dtype == heron::DType::Float32) recurrent_typed<float>(p);
+  else recurrent_typed<double>(p);
 }
 
 }  // namespace HERON_ISA_NAMESPACE

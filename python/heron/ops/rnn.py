@@ -1,5 +1,6 @@
-"""Fused LSTM layer (csrc/cpu/kernels/lstm.cpp): the whole time loop of one layer in one
-direction runs in one C++ call, forward and backward through time.
+"""Fused recurrent layers (csrc/cpu/kernels/recurrent.cpp): the whole time loop of one LSTM,
+GRU or Elman-RNN layer in one direction runs in one C++ call, forward and backward through
+time.
 
 The input projection x_t W_ih^T + b for every step stays an ordinary (autograd-recorded) GEMM
 in front of this op, so its gradients (input, W_ih, biases) are one large GEMM each. This op
@@ -17,49 +18,78 @@ from ._util import twin_grads, wrap
 from .linalg import matmul
 from .shape import cat
 
+CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 
-def fused_lstm_applies(x_gates, h0, c0, w_hh) -> bool:
-    """True when the fused kernel runs this layer: float32/float64 CPU tensors of one dtype,
-    a padded (T, B, 4H) sequence and no projection (the caller checks those two)."""
-    dtype = x_gates.dtype
+
+def fused_recurrent_applies(*tensors) -> bool:
+    """True when the fused kernel runs a layer on these operands (None entries skipped):
+    float32/float64 CPU tensors of one dtype. The caller checks the rest (a padded (T, B, .)
+    sequence, no LSTM projection)."""
+    present = [t for t in tensors if t is not None]
+    dtype = present[0].dtype
     if dtype not in (float32, float64):
         return False
-    return all(t.dtype == dtype and t.device.type == "cpu" for t in (x_gates, h0, c0, w_hh))
+    return all(t.dtype == dtype and t.device.type == "cpu" for t in present)
 
 
-def fused_lstm(x_gates, w_hh, h0, c0, reverse, twin):
-    """(h of every step (T, B, H), h_n, c_n) of an LSTM layer whose input projection (both
-    biases included) is ``x_gates`` (T, B, 4H). ``twin(x_gates, w_hh, h0, c0)`` is the
-    composite computing the same, used for double backward."""
-    return LstmSequence.apply(x_gates, w_hh, h0, c0, bool(reverse), twin)
+def fused_recurrent(cell, x_gates, w_hh, h0, reverse, twin, c0=None, b_hn=None):
+    """One layer's recurrence by the fused kernel. ``x_gates`` (T, B, G*H) is the input
+    projection with the biases (for the GRU, all but ``b_hn``, the n gate's hidden bias,
+    which the kernel applies inside r * (h W_hn^T + b_hn)). Returns (h of every step (T, B, H),
+    h_n), and c_n after them for the LSTM (``c0`` given). ``twin(x_gates, w_hh, h0, c0, b_hn)``
+    is the composite computing the same (its c0 / b_hn None where the cell has none), used for
+    double backward."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown recurrent cell {cell!r}: expected one of {', '.join(CELLS)}")
+    return RecurrentSequence.apply(x_gates, w_hh, h0, c0, b_hn, cell, bool(reverse), twin)
 
 
-class LstmSequence(Function):
+class RecurrentSequence(Function):
     @staticmethod
-    def forward(ctx, x_gates, w_hh, h0, c0, reverse, twin):
-        h_all, c_all, gates = _C.lstm_forward(x_gates._a, w_hh._a, h0._a, c0._a, reverse)
-        h_all, c_all, gates = wrap(h_all), wrap(c_all), wrap(gates)
-        last = 0 if reverse else h_all.shape[0] - 1
+    def forward(ctx, x_gates, w_hh, h0, c0, b_hn, cell, reverse, twin):
+        h_all, c_all, gates = (wrap(a) for a in _C.recurrent_forward(
+            cell, x_gates._a, w_hh._a, None if b_hn is None else b_hn._a, h0._a, None if c0 is None else c0._a,
+            reverse))
         steps = h_all.shape[0]
+        last = 0 if reverse else steps - 1
         h_n = h_all[last].clone() if steps else h0.clone()
-        c_n = c_all[last].clone() if steps else c0.clone()
-        ctx.save_for_backward(x_gates, w_hh, h0, c0, h_all, c_all, gates)
-        ctx.reverse, ctx.twin = reverse, twin
-        return h_all, h_n, c_n
+        ctx.save_for_backward(x_gates, w_hh, h0, c0, b_hn, h_all, c_all if cell == "lstm" else None,
+                              gates if cell in ("lstm", "gru") else None)
+        ctx.cell, ctx.reverse, ctx.twin = cell, reverse, twin
+        if cell != "lstm":
+            return h_all, h_n
+        return h_all, h_n, (c_all[last].clone() if steps else c0.clone())
 
     @staticmethod
-    def backward(ctx, grad_h_all, grad_hn, grad_cn):
-        x_gates, w_hh, h0, c0, h_all, c_all, gates = ctx.saved_tensors
+    def backward(ctx, grad_h_all, grad_hn, grad_cn=None):
+        x_gates, w_hh, h0, c0, b_hn, h_all, c_all, gates = ctx.saved_tensors
+        operands = (x_gates, w_hh, h0, c0, b_hn)
         if grad_mode.is_grad_enabled():  # create_graph: differentiate the composite twin instead
-            return twin_grads(ctx.twin, (grad_h_all, grad_hn, grad_cn), (x_gates, w_hh, h0, c0)) + (None, None)
-        reverse = ctx.reverse
-        grad_gates, dh0, dc0 = (wrap(a) for a in _C.lstm_backward(
-            grad_h_all.contiguous()._a, grad_hn.contiguous()._a, grad_cn.contiguous()._a, gates._a, c_all._a,
-            c0._a, w_hh._a, reverse))
-        grad_w_hh = None
+            present = tuple(t for t in operands if t is not None)
+            grads = iter(twin_grads(lambda *args: ctx.twin(*_refill(operands, args)),
+                                    (grad_h_all, grad_hn) + ((grad_cn,) if ctx.cell == "lstm" else ()), present))
+            return tuple(None if t is None else next(grads) for t in operands) + (None, None, None)
+        cell, reverse = ctx.cell, ctx.reverse
+
+        def array(t):
+            return None if t is None else t.contiguous()._a
+
+        grad_gates, grad_hidden, dh0, dc0 = (wrap(a) for a in _C.recurrent_backward(
+            cell, array(grad_h_all), grad_hn.contiguous()._a, array(grad_cn), w_hh._a, h0._a, h_all._a,
+            array(c0), array(c_all), array(gates), reverse))
+        steps, batch, hidden = h_all.shape
+        grad_w_hh = grad_b_hn = None
         if ctx.needs_input_grad[1]:
             # W_hh's gradient over all steps at once: dG^T @ h_{t-1} with the steps folded into rows.
-            steps, batch, hidden = h_all.shape
             h_prev = cat([h_all[1:], h0.unsqueeze(0)]) if reverse else cat([h0.unsqueeze(0), h_all[:-1]])
-            grad_w_hh = matmul(grad_gates.reshape(steps * batch, 4 * hidden).t(), h_prev.reshape(steps * batch, hidden))
-        return grad_gates, grad_w_hh, dh0, dc0, None, None
+            width = grad_hidden.shape[-1]
+            grad_w_hh = matmul(grad_hidden.reshape(steps * batch, width).t(), h_prev.reshape(steps * batch, hidden))
+        if b_hn is not None and ctx.needs_input_grad[4]:
+            grad_b_hn = grad_hidden[..., 2 * hidden:].reshape(steps * batch, hidden).sum(0)
+        return (grad_gates, grad_w_hh, dh0, dc0 if cell == "lstm" else None, grad_b_hn, None, None, None)
+
+
+def _refill(operands, present):
+    """``operands`` with its non-None entries replaced, in order, by ``present``."""
+    it = iter(present)
+    return tuple(None if t is None else next(it) for t in operands)
