@@ -305,21 +305,21 @@ bool small_gemm(const Gemm<T>& g, const T* bias_pad) {
     if (!packed_tail) return false;
     pack_b<T>(g.b + full_cols * g.b_cs, g.b_rs, g.b_cs, g.k, g.n - full_cols, packed_tail);
   }
+  // Rows past the edge of A must not be read: the last, partial strip is packed (once).
+  const int64_t full_rows = g.m / MR * MR;
+  T* a_edge = nullptr;
+  if (full_rows < g.m) {
+    a_edge = scratch<T>(kGemmA, int64_t(MR) * g.k);
+    if (!a_edge) return false;
+    pack_a<T>(g.a + full_rows * g.a_rs, g.a_rs, g.a_cs, g.m - full_rows, g.k, a_edge);
+  }
   for (int64_t j = 0; j < g.n; j += NR) {
     const int64_t cols = std::min<int64_t>(NR, g.n - j);
     const T* bp = j < full_cols ? b + j : packed_tail + (j - full_cols) * g.k;
     const int64_t bp_rs = j < full_cols ? b_rs : NR;
-    for (int64_t i = 0; i < g.m; i += MR) {
-      const int64_t rows = std::min<int64_t>(MR, g.m - i);
-      if (rows == MR) {
-        run_tile<T, false>(g, g.k, g.a + i * g.a_rs, g.a_rs, g.a_cs, bp, bp_rs, i, j, rows, cols, bias_pad, true, true);
-      } else {  // rows past the edge of A must not be read: pack this last strip
-        T* a_pad = scratch<T>(kGemmA, int64_t(MR) * g.k);
-        if (!a_pad) return false;
-        pack_a<T>(g.a + i * g.a_rs, g.a_rs, g.a_cs, rows, g.k, a_pad);
-        run_tile<T, true>(g, g.k, a_pad, 0, 0, bp, bp_rs, i, j, rows, cols, bias_pad, true, true);
-      }
-    }
+    for (int64_t i = 0; i < full_rows; i += MR)
+      run_tile<T, false>(g, g.k, g.a + i * g.a_rs, g.a_rs, g.a_cs, bp, bp_rs, i, j, MR, cols, bias_pad, true, true);
+    if (a_edge) run_tile<T, true>(g, g.k, a_edge, 0, 0, bp, bp_rs, full_rows, j, g.m - full_rows, cols, bias_pad, true, true);
   }
   return true;
 }
