@@ -239,9 +239,9 @@ bool backward_task(const Problem<T>& pr, int64_t b, int64_t kvh) {
     }
     for (int64_t j0 = 0; j0 < S; j0 += kBackwardKeyBlock) {
       const int64_t cols = std::min(kBackwardKeyBlock, S - j0);
-      // Causal: rows before j0 see none of these keys; start at the query block holding row j0.
-      const int64_t first_block = p.causal ? j0 / kQueryBlock * kQueryBlock : 0;
-      for (int64_t i0 = first_block; i0 < L; i0 += kQueryBlock) {
+      // Causal: rows before j0 see none of these keys, so the query blocks start at row j0.
+      const int64_t first_row = p.causal ? j0 : 0;
+      for (int64_t i0 = first_row; i0 < L; i0 += kQueryBlock) {
         const int64_t rows = std::min(kQueryBlock, L - i0);
         if (!pr.scores(b, h, i0, rows, j0, cols, prob.p, kBackwardKeyBlock)) return false;
         for (int64_t r = 0; r < rows; ++r) {
