@@ -157,6 +157,23 @@ void init_ops(py::module_& m) {
     const Shape shape{input_shape[0], input_shape[1], input_shape[2], input_shape[3]};
     return max_pool2d_backward(grad_output, indices, shape, {kernel, stride, padding, dilation, out_size});
   });
+  // Average pooling windows: (row_start, row_end, row_div, col_start, col_end, col_div).
+  using Axis = std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<double>>;
+  auto to_windows = [](const Axis& rows, const Axis& cols) {
+    return AvgPoolWindows{std::get<0>(rows), std::get<1>(rows), std::get<0>(cols),
+                          std::get<1>(cols), std::get<2>(rows), std::get<2>(cols)};
+  };
+  m.def("avg_pool2d_forward", [to_windows](const Array& planes, const Axis& rows, const Axis& cols) {
+    const AvgPoolWindows windows = to_windows(rows, cols);
+    py::gil_scoped_release release;
+    return avg_pool2d_forward(planes, windows);
+  });
+  m.def("avg_pool2d_backward", [to_windows](const Array& grad_output, std::array<int64_t, 3> planes_shape,
+                                            const Axis& rows, const Axis& cols) {
+    const AvgPoolWindows windows = to_windows(rows, cols);
+    py::gil_scoped_release release;
+    return avg_pool2d_backward(grad_output, Shape{planes_shape[0], planes_shape[1], planes_shape[2]}, windows);
+  });
   m.def("batch_norm_forward", [](const Array& input, std::optional<Array> weight, std::optional<Array> bias,
                                  std::optional<Array> running_mean, std::optional<Array> running_invstd, double eps,
                                  bool training) {

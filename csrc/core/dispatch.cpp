@@ -34,6 +34,7 @@ DispatchStub<NormKernel> norm_stub("layer_norm");
 DispatchStub<AttentionKernel> attention_stub("scaled_dot_product_attention");
 DispatchStub<RecurrentKernel> recurrent_stub("recurrent");
 DispatchStub<ConvKernel> conv_stub("conv2d");
+DispatchStub<AvgPoolKernel> avg_pool_stub("avg_pool2d");
 DispatchStub<MaxPoolKernel> max_pool_stub("max_pool2d");
 DispatchStub<BatchNormKernel> batch_norm_stub("batch_norm");
 DispatchStub<SgdKernel> sgd_stub("sgd");

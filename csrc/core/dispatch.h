@@ -58,6 +58,7 @@ extern DispatchStub<AttentionKernel> attention_stub;
 extern DispatchStub<RecurrentKernel> recurrent_stub;
 extern DispatchStub<ConvKernel> conv_stub;
 extern DispatchStub<MaxPoolKernel> max_pool_stub;
+extern DispatchStub<AvgPoolKernel> avg_pool_stub;
 extern DispatchStub<BatchNormKernel> batch_norm_stub;
 extern DispatchStub<PeakKernel> peak_gflops_stub;
 extern DispatchStub<PeakKernel> peak_bandwidth_stub;

@@ -266,6 +266,23 @@ struct MaxPoolParams {
   bool backward;
 };
 
+// Average pooling of contiguous [planes, in_h, in_w] into [planes, out_h, out_w] over separable
+// windows: output (i, j) averages rows [row_start[i], row_end[i]) x columns [col_start[j],
+// col_end[j]) (clipped to the input) and divides the sum by row_div[i] * col_div[j].
+// avg_pool2d (padding, ceil_mode, count_include_pad, divisor_override) and adaptive_avg_pool2d
+// both map onto it. The backward spreads each grad_y / divisor over its window.
+struct AvgPoolParams {
+  const char* x;
+  char* y;
+  const char* grad_y;
+  char* grad_x;
+  DType dtype;
+  int64_t planes, in_h, in_w, out_h, out_w;
+  const int64_t *row_start, *row_end, *col_start, *col_end;
+  const double *row_div, *col_div;
+  bool backward;
+};
+
 // Batch normalisation of contiguous [batch, channels, spatial] data per channel. Training: the
 // forward computes each channel's mean and 1/sqrt(biased var + eps) (written to mean/invstd);
 // otherwise it reads them (the running statistics). The backward writes grad_x (through the
@@ -337,6 +354,7 @@ using RandomKernel = void (*)(int kind, const RandomParams&);  // kind: RandomKi
 using MatmulKernel = void (*)(const MatmulParams&);
 using ConvKernel = void (*)(const ConvParams&);
 using MaxPoolKernel = void (*)(const MaxPoolParams&);
+using AvgPoolKernel = void (*)(const AvgPoolParams&);
 using BatchNormKernel = void (*)(const BatchNormParams&);
 using NonzeroKernel = int64_t (*)(const bool* data, const int64_t* shape, int ndim, int64_t numel, int64_t* out);
 using MultinomialKernel = void (*)(const MultinomialParams&);

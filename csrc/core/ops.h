@@ -167,6 +167,15 @@ Array conv2d_backward_weight(const Array& grad_output, const Array& input, const
 struct MaxPoolOptions {
   std::array<int64_t, 2> kernel, stride, padding, dilation, out_size;
 };
+// Average pooling of [planes, H, W] over separable windows (kernel_params.h's AvgPoolParams):
+// output (i, j) averages rows [row_start[i], row_end[i]) x columns [col_start[j], col_end[j])
+// and divides by row_div[i] * col_div[j]. avg_pool2d and adaptive_avg_pool2d map onto it.
+struct AvgPoolWindows {
+  std::vector<int64_t> row_start, row_end, col_start, col_end;
+  std::vector<double> row_div, col_div;
+};
+Array avg_pool2d_forward(const Array& planes, const AvgPoolWindows& windows);
+Array avg_pool2d_backward(const Array& grad_output, const Shape& planes_shape, const AvgPoolWindows& windows);
 std::pair<Array, Array> max_pool2d_forward(const Array& input, const MaxPoolOptions& options);
 Array max_pool2d_backward(const Array& grad_output, const Array& indices, const Shape& input_shape,
                           const MaxPoolOptions& options);

@@ -19,6 +19,7 @@
   void recurrent_kernel(const RecurrentParams&);                                         \
   void conv_kernel(const ConvParams&);                                                   \
   void max_pool_kernel(const MaxPoolParams&);                                            \
+  void avg_pool_kernel(const AvgPoolParams&);                                            \
   void batch_norm_kernel(const BatchNormParams&);                                        \
   double peak_gflops(int);                                                               \
   double peak_bandwidth_gbs(int);                                                        \
@@ -66,6 +67,7 @@ namespace {
     recurrent_stub.cpu[l] = &cpu::ISA::recurrent_kernel;              \
     conv_stub.cpu[l] = &cpu::ISA::conv_kernel;                          \
     max_pool_stub.cpu[l] = &cpu::ISA::max_pool_kernel;                  \
+    avg_pool_stub.cpu[l] = &cpu::ISA::avg_pool_kernel;                  \
     batch_norm_stub.cpu[l] = &cpu::ISA::batch_norm_kernel;              \
     peak_gflops_stub.cpu[l] = &cpu::ISA::peak_gflops;                   \
     peak_bandwidth_stub.cpu[l] = &cpu::ISA::peak_bandwidth_gbs;         \

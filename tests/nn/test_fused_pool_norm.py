@@ -1,5 +1,5 @@
-"""The fused max-pooling and batch-norm kernels (heron.ops.pooling, heron.ops.normalization)
-against their composite twins and torch: values, gradients, running statistics, NaN
+"""The fused max- and average-pooling and batch-norm kernels (heron.ops.pooling,
+heron.ops.normalization) against their composite twins and torch: values, gradients, running statistics, NaN
 propagation, the threaded path bit-identical to one thread, double backward through the twin,
 and the kernel entries' checks."""
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 
 import heron
 from heron.nn import _pooling
+from heron.ops import pooling as _fused_pool
 from heron.nn import functional as F
 
 TOLERANCE = {heron.float32: 2e-5, heron.float64: 1e-12}
@@ -133,7 +134,88 @@ def test_max_pool2d_nan_wins_and_double_backward(rng):
     assert heron.autograd.gradgradcheck(lambda t: F.max_pool2d(t, 3, 2, 1), (x,))
 
 
-# ---------------------------------------------------------------------------- both
+# ---------------------------------------------------------------------------- average pooling
+AVG_POOLS = [  # (input shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    ((2, 3, 8, 8), 2, None, 0, False, True, None),
+    ((2, 3, 9, 7), 3, 2, 1, True, True, None),
+    ((2, 3, 9, 7), 3, 2, 1, True, False, None),
+    ((1, 2, 11, 10), (3, 2), (2, 3), (1, 1), False, False, None),
+    ((3, 10, 10), 3, 1, 1, False, True, 5),
+    ((1, 1, 5, 5), 2, 2, 1, True, True, None),  # the last window starts in the padding's last row
+    ((2, 4, 56, 56), 3, 2, 1, False, True, None),
+]
+
+
+def _composite_only(monkeypatch):
+    monkeypatch.setattr(_fused_pool, "fused_pool_applies", lambda input: False)
+
+
+@pytest.mark.parametrize("dtype", [heron.float32, heron.float64])
+@pytest.mark.parametrize("case", AVG_POOLS)
+def test_avg_pool2d_matches_composite_twin_and_torch(dtype, case, rng, monkeypatch):
+    shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor = case
+    data = rng.standard_normal(shape)
+    x = _leaf(data, dtype)
+
+    def pool():
+        return F.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+
+    assert pool().grad_fn.next_functions[0][0].name() == "AvgPool2dFusedBackward"  # under a reshape
+    fused = _grads(pool, [x], 4)
+    with monkeypatch.context() as m:
+        _composite_only(m)
+        twin = _grads(pool, [x], 4)
+    _assert_close(fused, twin, dtype)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(data, requires_grad=True)
+    out = torch.nn.functional.avg_pool2d(t, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+    out.backward(torch.tensor(np.random.default_rng(4).standard_normal(out.shape)))
+    _assert_close(fused, [out.detach().numpy(), t.grad.numpy()], dtype)
+
+
+@pytest.mark.parametrize("dtype", [heron.float32, heron.float64])
+@pytest.mark.parametrize("shape,output_size", [((2, 3, 8, 8), 1), ((2, 3, 7, 9), (3, 4)), ((3, 10, 5), (4, None)),
+                                               ((1, 2, 5, 5), 7), ((2, 64, 14, 14), (7, 7))])
+def test_adaptive_avg_pool2d_matches_composite_twin_and_torch(dtype, shape, output_size, rng, monkeypatch):
+    data = rng.standard_normal(shape)
+    x = _leaf(data, dtype)
+    assert F.adaptive_avg_pool2d(x, output_size).grad_fn.next_functions[0][0].name() == "AvgPool2dFusedBackward"
+    fused = _grads(lambda: F.adaptive_avg_pool2d(x, output_size), [x], 5)
+    with monkeypatch.context() as m:
+        _composite_only(m)
+        twin = _grads(lambda: F.adaptive_avg_pool2d(x, output_size), [x], 5)
+    _assert_close(fused, twin, dtype)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(data, requires_grad=True)
+    out = torch.nn.functional.adaptive_avg_pool2d(t, output_size)
+    out.backward(torch.tensor(np.random.default_rng(5).standard_normal(out.shape)))
+    _assert_close(fused, [out.detach().numpy(), t.grad.numpy()], dtype)
+
+
+def test_avg_pool2d_gradcheck_and_double_backward(rng):
+    x = _leaf(rng.standard_normal((1, 2, 5, 6)), heron.float64)
+    for fn in (lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+               lambda t: F.adaptive_avg_pool2d(t, (2, 4))):
+        assert heron.autograd.gradcheck(fn, (x,))
+        assert heron.autograd.gradgradcheck(fn, (x,))
+
+
+def test_avg_pool_kernel_entry_checks_its_windows():
+    planes = heron.zeros(2, 4, 4)
+    rows = ([0, 2], [2, 4], [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="planes, height, width"):
+        heron._C.avg_pool2d_forward(heron.zeros(1, 2, 4, 4)._a, rows, rows)
+    with pytest.raises(ValueError, match="not within"):
+        heron._C.avg_pool2d_forward(planes._a, ([0, 3], [2, 5], [2.0, 2.0]), rows)
+    with pytest.raises(ValueError, match="as many ends"):
+        heron._C.avg_pool2d_forward(planes._a, ([0, 2], [2], [2.0, 2.0]), rows)
+    with pytest.raises(RuntimeError, match="grad_output"):
+        heron._C.avg_pool2d_backward(heron.zeros(2, 3, 2)._a, (2, 4, 4), rows, rows)
+    with pytest.raises(NotImplementedError):
+        heron._C.avg_pool2d_forward(planes.int()._a, rows, rows)
+
+
+# ---------------------------------------------------------------------------- all
 def test_threads_do_not_change_a_bit(rng):
     x = _leaf(rng.standard_normal((8, 16, 32, 32)), heron.float32)
     weight, bias = _leaf(rng.standard_normal(16), heron.float32), _leaf(rng.standard_normal(16), heron.float32)
@@ -142,8 +224,8 @@ def test_threads_do_not_change_a_bit(rng):
     try:
         for threads in (1, 2):
             heron.set_num_threads(threads)
-            results.append(_grads(lambda: F.max_pool2d(F.batch_norm(x, None, None, weight, bias, True), 3, 2, 1),
-                                  [x, weight, bias], 3))
+            results.append(_grads(lambda: F.avg_pool2d(F.max_pool2d(F.batch_norm(x, None, None, weight, bias, True),
+                                                                       3, 2, 1), 3, 2, 1), [x, weight, bias], 3))
     finally:
         heron.set_num_threads(before)
     for a, b in zip(*results):

@@ -1,6 +1,6 @@
-// Max pooling (2-D) and batch normalisation entry points, float32/float64. heron.nn.functional
+// Max and average pooling (2-D) and batch normalisation entry points, float32/float64. heron.nn.functional
 // normalises the arguments, computes the output size and raises torch's errors first; these
-// checks guard the kernels. The composite twins are in heron.nn._pooling (max pooling) and
+// checks guard the kernels. The composite twins are in heron.nn._pooling (pooling) and
 // heron.nn.functional._batch_norm_composite.
 #include "core/dispatch.h"
 #include "core/errors.h"
@@ -41,7 +41,52 @@ MaxPoolParams pool_params(const Shape& input, const MaxPoolOptions& o) {
   return p;
 }
 
+// The separable windows of average pooling over [planes, in_h, in_w]: the kernel's parameters.
+AvgPoolParams avg_pool_params(const Shape& planes, const AvgPoolWindows& w) {
+  constexpr const char* op = "[avg_pool2d]";
+  HERON_CHECK(planes.size() == 3, Shape, op, " expected [planes, height, width], got ", shape_str(planes));
+  auto check_axis = [&](const std::vector<int64_t>& start, const std::vector<int64_t>& end, const std::vector<double>& div,
+                        int64_t size, const char* axis) {
+    HERON_CHECK(end.size() == start.size() && div.size() == start.size(), Value, op, " the ", axis,
+                " windows need as many ends and divisors as starts");
+    for (size_t i = 0; i < start.size(); ++i)
+      HERON_CHECK(0 <= start[i] && start[i] <= end[i] && end[i] <= size, Value, op, " ", axis, " window ", i, " [",
+                  start[i], ", ", end[i], ") is not within [0, ", size, ")");
+  };
+  check_axis(w.row_start, w.row_end, w.row_div, planes[1], "row");
+  check_axis(w.col_start, w.col_end, w.col_div, planes[2], "column");
+  AvgPoolParams p{};
+  p.planes = planes[0], p.in_h = planes[1], p.in_w = planes[2];
+  p.out_h = int64_t(w.row_start.size()), p.out_w = int64_t(w.col_start.size());
+  p.row_start = w.row_start.data(), p.row_end = w.row_end.data(), p.row_div = w.row_div.data();
+  p.col_start = w.col_start.data(), p.col_end = w.col_end.data(), p.col_div = w.col_div.data();
+  return p;
+}
+
 }  // namespace
+
+Array avg_pool2d_forward(const Array& planes, const AvgPoolWindows& windows) {
+  check_float("avg_pool2d", planes);
+  AvgPoolParams p = avg_pool_params(planes.shape(), windows);
+  const Array x = contiguous(planes);
+  Array y = Array::empty({p.planes, p.out_h, p.out_w}, x.dtype());
+  if (y.numel() == 0) return y;
+  p.dtype = x.dtype(), p.x = x.data(), p.y = y.data();
+  avg_pool_stub.get_cpu()(p);
+  return y;
+}
+
+Array avg_pool2d_backward(const Array& grad_output, const Shape& planes_shape, const AvgPoolWindows& windows) {
+  check_float("avg_pool2d", grad_output);
+  AvgPoolParams p = avg_pool_params(planes_shape, windows);
+  check_like("avg_pool2d", "grad_output", grad_output, {p.planes, p.out_h, p.out_w}, grad_output.dtype());
+  const Array g = contiguous(grad_output);
+  Array grad_input = Array::empty(planes_shape, g.dtype());
+  if (grad_input.numel() == 0) return grad_input;
+  p.dtype = g.dtype(), p.grad_y = g.data(), p.grad_x = grad_input.data(), p.backward = true;
+  avg_pool_stub.get_cpu()(p);
+  return grad_input;
+}
 
 std::pair<Array, Array> max_pool2d_forward(const Array& input, const MaxPoolOptions& options) {
   check_float("max_pool2d", input);

@@ -1,6 +1,7 @@
 // Max pooling over H x W planes, forward (values and positions) and backward (each output's
-// gradient added at its position). Planes are independent tasks, and within a plane the
-// backward adds in output order, so any thread count gives the same bits.
+// gradient added at its position), and average pooling over separable windows, forward and
+// backward. Planes are independent tasks, and within a plane every sum runs in a fixed order,
+// so any thread count gives the same bits.
 #include <omp.h>
 
 #include <algorithm>
@@ -126,11 +127,70 @@ void max_pool_typed(const MaxPoolParams& p) {
   }
 }
 
+// ------------------------------------------------------------------------------ average pooling
+// Forward, per output row i: the input rows of its window are added into one line (contiguous,
+// vectorised), then each output averages its columns of that line. Backward, per output row:
+// each output's gradient / divisor is spread over its columns of a line, and the line is added
+// to every input row of the window.
+template <typename T>
+void avg_pool_plane(const heron::AvgPoolParams& p, const T* x, T* y, const T* grad_y, T* grad_x, T* line) {
+  const int64_t W = p.in_w;
+  if (p.backward) std::fill(grad_x, grad_x + p.in_h * W, T(0));
+  for (int64_t i = 0; i < p.out_h; ++i) {
+    const int64_t r0 = p.row_start[i], r1 = p.row_end[i];
+    std::fill(line, line + W, T(0));
+    if (!p.backward) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = x + r * W;
+        for (int64_t w = 0; w < W; ++w) line[w] += row[w];
+      }
+      for (int64_t j = 0; j < p.out_w; ++j) {
+        T sum = 0;
+        for (int64_t w = p.col_start[j]; w < p.col_end[j]; ++w) sum += line[w];
+        y[i * p.out_w + j] = sum / T(p.row_div[i] * p.col_div[j]);
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < p.out_w; ++j) {
+      const T g = grad_y[i * p.out_w + j] / T(p.row_div[i] * p.col_div[j]);
+      for (int64_t w = p.col_start[j]; w < p.col_end[j]; ++w) line[w] += g;
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      T* row = grad_x + r * W;
+      for (int64_t w = 0; w < W; ++w) row[w] += line[w];
+    }
+  }
+}
+
+template <typename T>
+void avg_pool_typed(const heron::AvgPoolParams& p) {
+  const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
+  const bool parallel = p.planes * (in_plane + out_plane) >= kParallelElements && !omp_in_parallel();
+  // A line per thread, allocated here: nothing may throw inside the parallel region.
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<T> lines(size_t(std::max<int64_t>(p.in_w, 1)) * size_t(threads));
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    T* line = lines.data() + size_t(omp_get_thread_num()) * size_t(std::max<int64_t>(p.in_w, 1));
+#pragma omp for schedule(static)
+    for (int64_t plane = 0; plane < p.planes; ++plane)
+      avg_pool_plane(p, p.backward ? nullptr : reinterpret_cast<const T*>(p.x) + plane * in_plane,
+                     p.backward ? nullptr : reinterpret_cast<T*>(p.y) + plane * out_plane,
+                     p.backward ? reinterpret_cast<const T*>(p.grad_y) + plane * out_plane : nullptr,
+                     p.backward ? reinterpret_cast<T*>(p.grad_x) + plane * in_plane : nullptr, line);
+  }
+}
+
 }  // namespace
 
 void max_pool_kernel(const MaxPoolParams& p) {
   if (p.dtype == heron::DType::Float32) max_pool_typed<float>(p);
   else max_pool_typed<double>(p);
+}
+
+void avg_pool_kernel(const heron::AvgPoolParams& p) {
+  if (p.dtype == heron::DType::Float32) avg_pool_typed<float>(p);
+  else avg_pool_typed<double>(p);
 }
 
 }  // namespace HERON_ISA_NAMESPACE

@@ -389,7 +389,7 @@ def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = _int_tuple(kernel_size, n, op, "kernel_size")
     windows = _Windows(op, tuple(planes.shape[1:]), kernel, _stride_or_kernel(stride, kernel, n, op),
                        _int_tuple(padding, n, op, "padding"), _int_tuple(dilation, n, op, "dilation"), ceil_mode)
-    if n == 2 and _fused_pool.fused_max_pool_applies(input):
+    if n == 2 and _fused_pool.fused_pool_applies(input):
         out, index = _fused_pool.fused_max_pool2d(
             planes.unsqueeze(1), kernel, windows.stride, windows.padding, windows.dilation, windows.out,
             lambda x: _max_pool_composite(x.squeeze(1), windows, input.dtype)[0].reshape(-1, 1, *windows.out))
@@ -471,13 +471,35 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
                        _int_tuple(padding, n, op, "padding"), (1,) * n, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    sums = windows.view(planes, 0).sum(tuple(range(-n, 0)))
     divisor = _avg_divisors(windows, count_include_pad, divisor_override)
-    if input.dtype.is_floating_point:
-        out = sums / heron.tensor(divisor, dtype=input.dtype)
-    else:  # integer average: truncated, as torch
-        out = heron.div(sums, heron.tensor(divisor), rounding_mode="trunc").to(input.dtype)
+
+    def composite(planes):
+        sums = windows.view(planes, 0).sum(tuple(range(-n, 0)))
+        if input.dtype.is_floating_point:
+            return sums / heron.tensor(divisor, dtype=input.dtype)
+        return heron.div(sums, heron.tensor(divisor), rounding_mode="trunc").to(input.dtype)  # truncated, as torch
+
+    if n == 2 and _fused_pool.fused_pool_applies(input):
+        axes = [_avg_axis(size, out, kernel, stride, padding, count_include_pad)
+                for size, out, kernel, stride, padding in zip(windows.sizes, windows.out, windows.kernel,
+                                                              windows.stride, windows.padding)]
+        if divisor_override is not None:  # the whole divisor on the rows, 1 on the columns
+            axes[0] = axes[0][:2] + (np.full(windows.out[0], divisor_override),)
+            axes[1] = axes[1][:2] + (np.ones(windows.out[1]),)
+        out = _fused_pool.fused_avg_pool2d(planes, *axes, composite)
+    else:
+        out = composite(planes)
     return out.reshape(lead + windows.out)
+
+
+def _avg_axis(size, out, kernel, stride, padding, count_include_pad):
+    """One dim of avg pooling's windows for the fused kernel: (starts, ends) clipped to the
+    input and each window's divisor along this dim (the formula of ``_avg_divisors``)."""
+    start = np.arange(out) * stride - padding
+    end = np.minimum(start + kernel, size + padding)
+    clipped_start, clipped_end = np.maximum(start, 0), np.minimum(end, size)
+    count = end - start if count_include_pad else clipped_end - clipped_start
+    return clipped_start, np.maximum(clipped_end, clipped_start), count
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -533,14 +555,26 @@ def _adaptive_avg_pool(n, input, output_size):
     planes, lead = _planes(input, n, op, nonempty_dims=n if n < 3 else None)  # as torch: empty channels but in 3-D
     _require_dtype(op, input)
     outs = _adaptive_output_size(output_size, input, n, op)
+    if n == 2 and _fused_pool.fused_pool_applies(input) and min(outs) > 0:
+        axes = []
+        for size, size_out in zip(planes.shape[1:], outs):
+            start, end = _adaptive_bounds(size, size_out)
+            axes.append((start, end, end - start))
+        out = _fused_pool.fused_avg_pool2d(planes, *axes, lambda x: _adaptive_avg_composite(x, outs, input.dtype))
+        return out.reshape(lead + outs)
+    return _adaptive_avg_composite(planes, outs, input.dtype).reshape(lead + outs)
+
+
+def _adaptive_avg_composite(planes, outs, dtype):
+    """Adaptive average pooling of (P, *spatial) planes from heron ops (the fused kernel's twin)."""
     out, counts = planes, np.ones((), dtype=np.int64)
     for i, (size, size_out) in enumerate(zip(planes.shape[1:], outs)):
-        window_sums = heron.tensor(_adaptive_sum_matrix(size, size_out), dtype=input.dtype)
+        window_sums = heron.tensor(_adaptive_sum_matrix(size, size_out), dtype=dtype)
         rows = out.movedim(1 + i, -1)  # one 2-D GEMM: heron's batched matmul misreads some size-1 dims' strides
         out = heron.matmul(rows.reshape(-1, size), window_sums).reshape(*rows.shape[:-1], size_out).movedim(-1, 1 + i)
         start, end = _adaptive_bounds(size, size_out)
         counts = np.multiply.outer(counts, end - start)
-    return (out / heron.tensor(counts, dtype=input.dtype)).reshape(lead + outs)
+    return out / heron.tensor(counts, dtype=dtype)
 
 
 def _adaptive_max_pool(n, input, output_size):
