@@ -138,6 +138,32 @@ struct Gemm {
 template <typename T>
 void pack_a(const T* a, int64_t rs, int64_t cs, int64_t rows, int64_t kc, T* out) {
   constexpr int MR = Tile<T>::MR;
+  if (rs == 1 && cs != 1) {
+    // Columns contiguous (a transposed operand, as in a weight gradient). Walking one
+    // micro-panel at a time reads 24 bytes per column, a column stride apart, and those reads
+    // fall into few cache sets; walking one column at a time writes 24 bytes to every panel,
+    // and the panels (6 KiB apart) fall into two sets. So: 8 columns at a time, each panel's
+    // share written as 3 whole cache lines.
+    constexpr int64_t kColumns = 8;
+    const int64_t panels = (rows + MR - 1) / MR;
+    if (rows % MR) std::fill(out + (panels - 1) * MR * kc, out + panels * MR * kc, T(0));
+    for (int64_t k0 = 0; k0 < kc; k0 += kColumns) {
+      const int64_t k1 = std::min(kc, k0 + kColumns);
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t mr = std::min<int64_t>(MR, rows - p * MR);
+        T* panel = out + p * MR * kc;
+        for (int64_t k = k0; k < k1; ++k) {
+          const T* col = a + k * cs + p * MR;
+          if (mr == MR) {
+            for (int r = 0; r < MR; ++r) panel[k * MR + r] = col[r];
+          } else {
+            for (int64_t r = 0; r < mr; ++r) panel[k * MR + r] = col[r];
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int64_t i0 = 0; i0 < rows; i0 += MR, out += MR * kc) {
     const int64_t mr = std::min<int64_t>(MR, rows - i0);
     const T* src = a + i0 * rs;
