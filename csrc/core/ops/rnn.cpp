@@ -48,11 +48,9 @@ RecurrentDims check_recurrent(RecurrentCell cell, const Array& x_gates, const Ar
 }
 
 // The optional array the cell needs: present (and of `shape`) exactly when `needed`.
-const Array* check_needed(RecurrentCell cell, const char* what, const Array* t, bool needed, const Shape& shape,
-                          DType dtype) {
+void check_needed(RecurrentCell cell, const char* what, const Array* t, bool needed, const Shape& shape, DType dtype) {
   HERON_CHECK(needed == (t != nullptr), Value, op_name(cell), needed ? " needs " : " takes no ", what);
   if (t) check_same(cell, what, *t, shape, dtype);
-  return t;
 }
 
 RecurrentParams base_params(RecurrentCell cell, const RecurrentDims& d, DType dtype, bool reverse) {

@@ -570,7 +570,7 @@ def _adaptive_avg_composite(planes, outs, dtype):
     out, counts = planes, np.ones((), dtype=np.int64)
     for i, (size, size_out) in enumerate(zip(planes.shape[1:], outs)):
         window_sums = heron.tensor(_adaptive_sum_matrix(size, size_out), dtype=dtype)
-        rows = out.movedim(1 + i, -1)  # one 2-D GEMM: heron's batched matmul misreads some size-1 dims' strides
+        rows = out.movedim(1 + i, -1)  # one 2-D GEMM over every row of every plane
         out = heron.matmul(rows.reshape(-1, size), window_sums).reshape(*rows.shape[:-1], size_out).movedim(-1, 1 + i)
         start, end = _adaptive_bounds(size, size_out)
         counts = np.multiply.outer(counts, end - start)
