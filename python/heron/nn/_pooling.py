@@ -453,13 +453,24 @@ def _avg_divisors(windows, count_include_pad, divisor_override):
     if divisor_override is not None:
         return np.full(windows.out, divisor_override, dtype=np.int64)
     divisor = np.ones((), dtype=np.int64)
+    for _, _, count in _avg_axes(windows, count_include_pad):
+        divisor = np.multiply.outer(divisor, count)
+    return divisor
+
+
+def _avg_axes(windows, count_include_pad):
+    """Per spatial dim, avg pooling's windows: (starts, ends) clipped to the input and each
+    window's size along that dim, clipped to the padded input (``count_include_pad``) or to
+    the input. The divisors are products of these sizes, and the fused kernel takes them so."""
+    axes = []
     for size, out, kernel, stride, padding in zip(windows.sizes, windows.out, windows.kernel, windows.stride,
                                                   windows.padding):
         start = np.arange(out) * stride - padding
         end = np.minimum(start + kernel, size + padding)
-        count = end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0)
-        divisor = np.multiply.outer(divisor, count)
-    return divisor
+        clipped_start, clipped_end = np.maximum(start, 0), np.minimum(end, size)
+        count = end - start if count_include_pad else clipped_end - clipped_start
+        axes.append((clipped_start, np.maximum(clipped_end, clipped_start), count))
+    return axes
 
 
 def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -480,9 +491,7 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
         return heron.div(sums, heron.tensor(divisor), rounding_mode="trunc").to(input.dtype)  # truncated, as torch
 
     if n == 2 and _fused_pool.fused_pool_applies(input):
-        axes = [_avg_axis(size, out, kernel, stride, padding, count_include_pad)
-                for size, out, kernel, stride, padding in zip(windows.sizes, windows.out, windows.kernel,
-                                                              windows.stride, windows.padding)]
+        axes = _avg_axes(windows, count_include_pad)
         if divisor_override is not None:  # the whole divisor on the rows, 1 on the columns
             axes[0] = axes[0][:2] + (np.full(windows.out[0], divisor_override),)
             axes[1] = axes[1][:2] + (np.ones(windows.out[1]),)
@@ -490,16 +499,6 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
     else:
         out = composite(planes)
     return out.reshape(lead + windows.out)
-
-
-def _avg_axis(size, out, kernel, stride, padding, count_include_pad):
-    """One dim of avg pooling's windows for the fused kernel: (starts, ends) clipped to the
-    input and each window's divisor along this dim (the formula of ``_avg_divisors``)."""
-    start = np.arange(out) * stride - padding
-    end = np.minimum(start + kernel, size + padding)
-    clipped_start, clipped_end = np.maximum(start, 0), np.minimum(end, size)
-    count = end - start if count_include_pad else clipped_end - clipped_start
-    return clipped_start, np.maximum(clipped_end, clipped_start), count
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
