@@ -74,9 +74,10 @@ def _weights(cell, dtype, T, B, H, seed=1):
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [heron.float32, heron.float64])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("shape", [(7, 3, 5, 70), (1, 1, 4, 8), (12, 9, 16, 33)])
+@pytest.mark.parametrize("shape", [(7, 3, 5, 70), (1, 1, 4, 8), (12, 9, 16, 33), (3, 2, 6, 17), (4, 13, 5, 130)])
 def test_matches_composite_twin(cell, dtype, reverse, shape):
-    # B = 9 takes the forward's rearranged-weights path, B = 1 and 3 the in-place one.
+    # Every tiling of the per-step products: batch 1 and 2 (one tile across a block), 3, 9 and
+    # 13 (row groups of 3 to 6 by one panel); hidden sizes with a ragged last panel and block.
     T, B, I, H = shape
     t = _layer(cell, dtype, T, B, I, H)
     weights = _weights(cell, dtype, T, B, H)

@@ -25,20 +25,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "core/kernel_params.h"
-#include "cpu/gemm_serial.h"
 #include "cpu/simd/math.h"
+#include "cpu/simd/transpose.h"
 
 namespace HERON_ISA_NAMESPACE {
 namespace {
 
 constexpr int64_t kHiddenBlock = 64;           // hidden units per task within a step
 constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one thread
-// Below this batch the forward's per-step product is (nearly) a matrix-vector product, which
-// reads W_hh's rows in place as dot products: rearranging the weights would cost more.
-constexpr int64_t kPackForwardBatch = 8;
-constexpr int64_t kDepthSlice = 256;  // backward: dh = dG W_hh summed over NG * H in slices this deep
 
 using heron::RecurrentCell;
 
@@ -48,13 +45,18 @@ inline int gate_count(RecurrentCell cell) {
 
 // Lane-wise math on float32 SIMD vectors or on single float64 values, so one cell body
 // serves both dtypes. load/store move `n` valid lanes (the rest padded with zeros).
+// (Whole vectors, the common case, as one fixed-size copy: a plain vector load or store.)
 inline vf load_lanes(const float* p, int64_t n) {
   vf v = {};
-  std::memcpy(&v, p, size_t(n) * sizeof(float));
+  if (n == kFloatLanes) std::memcpy(&v, p, sizeof v);
+  else std::memcpy(&v, p, size_t(n) * sizeof(float));
   return v;
 }
 inline double load_lanes(const double* p, int64_t) { return *p; }
-inline void store_lanes(float* p, vf v, int64_t n) { std::memcpy(p, &v, size_t(n) * sizeof(float)); }
+inline void store_lanes(float* p, vf v, int64_t n) {
+  if (n == kFloatLanes) std::memcpy(p, &v, sizeof v);
+  else std::memcpy(p, &v, size_t(n) * sizeof(float));
+}
 inline void store_lanes(double* p, double v, int64_t) { *p = v; }
 inline vf sigmoid_lanes(vf x) { return sigmoid_v(x); }
 inline double sigmoid_lanes(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -77,6 +79,14 @@ struct Lanes<double> {
   using V = double;
   static constexpr int64_t kCount = 1;
 };
+inline vf load_vector(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline double load_vector(const double* p) { return *p; }
+inline vf splat_lanes(float x) { return splat(x); }
+inline double splat_lanes(double x) { return x; }
 
 template <typename T>
 struct Layer {
@@ -84,7 +94,7 @@ struct Layer {
   RecurrentCell cell;
   int64_t B, H, NG, G;  // batch, hidden, gates, NG * hidden (the width of x_gates and W_hh's rows)
   int64_t S;            // the width of the saved gates: 4H (LSTM, GRU), 0 (RNN)
-  const T* w = nullptr;  // W_hh rearranged into per-block slabs (pack_weights), or null: read W_hh in place
+  const T* w = nullptr;  // W_hh rearranged into per-block slabs (pack_weights)
 
   explicit Layer(const heron::RecurrentParams& params)
       : p(params),
@@ -110,83 +120,173 @@ struct Layer {
   }
 };
 
-// W_hh rearranged once per call into one contiguous slab per block of hidden units, so the
-// per-step GEMMs read their B operand as rows a block wide (256 bytes) instead of rows
-// NG * H or H elements apart (4 KiB apart at H = 256: cache-set aliasing) and repack nothing.
-//   forward:  for block [j0, j1) and gate g, W_hh[g*H + j0 : g*H + j1, :]^T  (H x n)
-//   backward: for block [j0, j1), W_hh[:, j0 : j1]                           (NG * H x n)
-// Block [j0, j1) starts at element NG * H * j0 in both layouts.
+// Packed W_hh. Each block of n hidden units becomes slabs (one per gate forward, one for all
+// gates backward), each `depth` rows deep, stored as panels two vectors wide: element (k, j)
+// of a slab at (j / P) * depth * P + k * P + j % P, P = kPanel. A panel is one contiguous
+// stream, and the widest product tiles below are one panel, so a panel read once from L2
+// serves every row group from L1 (rows of a plain slab 256 bytes apart fall into 1/4 of
+// L1's sets and evict each other). Widths are rounded up to whole panels, with zeros.
+template <typename T>
+constexpr int64_t kPanel = 2 * Lanes<T>::kCount;
+
+template <typename T>
+int64_t slab_width(int64_t n) {
+  return (n + kPanel<T> - 1) / kPanel<T> * kPanel<T>;
+}
+
+// The layout per block of hidden units [j0, j1):
+//   forward:  for gate g, W_hh[g*H + j0 : g*H + j1, :]^T  (H x n), the gates one after another
+//   backward: W_hh[:, j0 : j1]                           (NG * H x n)
+// Block [j0, j1) starts at element NG * H * j0 in both (every block before the last is whole
+// panels wide).
 template <typename T>
 T* pack_weights(const T* w_hh, int64_t H, int64_t NG, bool backward) {
-  T* out = static_cast<T*>(std::malloc(sizeof(T) * size_t(std::max<int64_t>(NG * H * H, 1))));
+  constexpr int64_t P = kPanel<T>;
+  const int64_t last_block = (H - 1) / kHiddenBlock * kHiddenBlock;  // the one block that may hold zero padding
+  const size_t size = size_t(NG * H * (last_block + slab_width<T>(H - last_block)));
+  // malloc, not calloc: a heap block reused from the previous call needs no clearing but the padding's.
+  T* out = static_cast<T*>(std::malloc(sizeof(T) * std::max<size_t>(size, 1)));
   if (!out) return nullptr;
+  std::memset(out + NG * H * last_block, 0, sizeof(T) * (size - size_t(NG * H * last_block)));
   for (int64_t j0 = 0; j0 < H; j0 += kHiddenBlock) {
     const int64_t n = std::min(kHiddenBlock, H - j0);
     T* block = out + NG * H * j0;
     if (backward) {
-      for (int64_t c = 0; c < NG * H; ++c) std::memcpy(block + c * n, w_hh + c * H + j0, sizeof(T) * size_t(n));
+      for (int64_t pj = 0; pj < n; pj += P) {
+        T* panel = block + pj * NG * H;
+        const int64_t cols = std::min(P, n - pj);
+        for (int64_t c = 0; c < NG * H; ++c) std::memcpy(panel + c * P, w_hh + c * H + j0 + pj, sizeof(T) * size_t(cols));
+      }
       continue;
     }
     for (int gate = 0; gate < NG; ++gate) {
-      T* slab = block + gate * H * n;
-      for (int64_t j = 0; j < n; ++j) {
-        const T* row = w_hh + (gate * H + j0 + j) * H;
-        for (int64_t k = 0; k < H; ++k) slab[k * n + j] = row[k];
+      T* slab = block + gate * H * slab_width<T>(n);
+      const T* rows = w_hh + (gate * H + j0) * H;
+      auto column = [&](int64_t j) { return slab + j / P * H * P + j % P; };  // W_hh row j goes here
+      int64_t j = 0;
+      if constexpr (std::is_same_v<T, float> && P % 8 == 0) {  // 8 rows at a time by 8 x 8 blocks
+        for (; j + 8 <= n; j += 8) {
+          int64_t k = 0;
+          for (; k + 8 <= H; k += 8) transpose_8x8(rows + j * H + k, H, column(j) + k * P, P);
+          for (; k < H; ++k)
+            for (int64_t i = 0; i < 8; ++i) column(j)[k * P + i] = rows[(j + i) * H + k];
+        }
       }
+      for (; j < n; ++j)
+        for (int64_t k = 0; k < H; ++k) column(j)[k * P] = rows[j * H + k];
     }
   }
   return out;
 }
 
+// out[b, 0:n] = (accumulate ? out[b, 0:n] : 0) + sum over k < depth of a[b, k] * slab[k, 0:n]
+// for b < rows: a packed slab times rows of h_{t-1} or dG, read in place. A tile of R rows by
+// V vectors (columns [col, col + V * L)) keeps its R * V sums in registers over the whole
+// depth and loads each slab vector once for its R rows; every output adds its terms in k
+// order, so the result depends only on the sizes.
+template <typename T, int R, int V>
+void slab_tile(int64_t depth, const T* a, int64_t lda, const T* slab, int64_t col, int64_t n, bool accumulate,
+               T* out, int64_t ldo) {
+  using Vec = typename Lanes<T>::V;
+  constexpr int64_t L = Lanes<T>::kCount, P = kPanel<T>;
+  auto valid = [&](int v) { return std::min<int64_t>(L, n - col - v * L); };  // may be <= 0 past n
+  Vec acc[R][V];
+  const T* w[V];
+  for (int v = 0; v < V; ++v) {
+    const int64_t j = col + v * L;
+    w[v] = slab + j / P * depth * P + j % P;
+    for (int r = 0; r < R; ++r)
+      acc[r][v] = accumulate && valid(v) > 0 ? load_lanes(out + r * ldo + j, valid(v)) : Vec{};
+  }
+  for (int64_t k = 0; k < depth; ++k) {
+    Vec wv[V];
+    for (int v = 0; v < V; ++v) wv[v] = load_vector(w[v] + k * P);
+    for (int r = 0; r < R; ++r) {
+      const Vec x = splat_lanes(a[r * lda + k]);
+      for (int v = 0; v < V; ++v) acc[r][v] += x * wv[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      if (valid(v) > 0) store_lanes(out + r * ldo + col + v * L, acc[r][v], valid(v));
+}
+
+// Rows [0, R) of the product over columns [col, col + cols): tiles V vectors wide, then
+// single panels.
+template <typename T, int R, int V>
+void slab_rows(int64_t depth, const T* a, int64_t lda, const T* slab, int64_t n, int64_t col, int64_t cols,
+               bool accumulate, T* out, int64_t ldo) {
+  constexpr int64_t L = Lanes<T>::kCount;
+  const int64_t end = std::min(slab_width<T>(n), col + cols);
+  for (; col + V * L <= end; col += V * L) slab_tile<T, R, V>(depth, a, lda, slab, col, n, accumulate, out, ldo);
+  for (; col < end; col += kPanel<T>) slab_tile<T, R, 2>(depth, a, lda, slab, col, n, accumulate, out, ldo);
+}
+
+template <typename T>
+void slab_product(int64_t rows, int64_t depth, const T* a, int64_t lda, const T* slab, int64_t n, bool accumulate,
+                  T* out, int64_t ldo) {
+  constexpr int64_t L = Lanes<T>::kCount, P = kPanel<T>;
+  constexpr int kWide = int(std::min<int64_t>(8, kHiddenBlock / L));
+  const int64_t width = slab_width<T>(n);
+  // One or two rows read the slab once, as 8 or 2 x 4 sums (enough independent chains to
+  // hide the FMA latency).
+  if (rows == 1) return slab_rows<T, 1, kWide>(depth, a, lda, slab, n, 0, width, accumulate, out, ldo);
+  if (rows == 2) return slab_rows<T, 2, kWide / 2>(depth, a, lda, slab, n, 0, width, accumulate, out, ldo);
+  // More rows: tiles of 3 to 6 rows by one panel (up to 12 sums, 2 slab vectors and a
+  // broadcast in 16 registers), the rows in groups as even as possible, each panel outermost
+  // so that all groups after the first read it from L1.
+  const int64_t groups = (rows + 5) / 6;
+  for (int64_t col = 0; col < width; col += P) {
+    for (int64_t g = 0, r = 0; g < groups; ++g) {
+      const int64_t size = (rows - r) / (groups - g);
+      const T* ar = a + r * lda;
+      T* o = out + r * ldo;
+      switch (size) {
+        case 6: slab_tile<T, 6, 2>(depth, ar, lda, slab, col, n, accumulate, o, ldo); break;
+        case 5: slab_tile<T, 5, 2>(depth, ar, lda, slab, col, n, accumulate, o, ldo); break;
+        case 4: slab_tile<T, 4, 2>(depth, ar, lda, slab, col, n, accumulate, o, ldo); break;
+        default: slab_tile<T, 3, 2>(depth, ar, lda, slab, col, n, accumulate, o, ldo); break;
+      }
+      r += size;
+    }
+  }
+}
+
 // step_fn(s, each) for s in [0, steps) in order; step_fn calls each(block) once, which runs
 // block(task) for every task of the step: shared over one OpenMP team (created once for the
-// whole sequence, a barrier between steps) when the steps are large enough. Returns false
-// when a block failed.
+// whole sequence, a barrier between steps) when the steps are large enough.
 template <typename StepFn>
-bool run_steps(int64_t steps, int64_t tasks, double step_flops, const StepFn& step_fn) {
-  bool ok = true;
+void run_steps(int64_t steps, int64_t tasks, double step_flops, const StepFn& step_fn) {
   const bool parallel = step_flops >= kParallelStepFlops && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
   if (!parallel) {
-    for (int64_t s = 0; s < steps && ok; ++s) ok = step_fn(s, [&](auto&& block) {
-      for (int64_t t = 0; t < tasks; ++t)
-        if (!block(t)) return false;
-      return true;
+    for (int64_t s = 0; s < steps; ++s) step_fn(s, [&](auto&& block) {
+      for (int64_t t = 0; t < tasks; ++t) block(t);
     });
-    return ok;
+    return;
   }
 #pragma omp parallel
   {
     for (int64_t s = 0; s < steps; ++s) {
       step_fn(s, [&](auto&& block) {
-        bool mine = true;
 #pragma omp for schedule(static)
-        for (int64_t t = 0; t < tasks; ++t)
-          if (!block(t)) mine = false;
-        if (!mine) {
-#pragma omp atomic write
-          ok = false;
-        }
-        return true;  // the implicit barrier of the loop above ends the phase
+        for (int64_t t = 0; t < tasks; ++t) block(t);
+        // the implicit barrier of the loop above ends the phase
       });
     }
   }
-  return ok;
 }
 
 // ------------------------------------------------------------------------------ forward
 // out[:, 0:n] (row stride ld) = (accumulate ? out : 0) + h_prev W_hh[gate rows j0 .. j0 + n]^T.
 template <typename T>
-bool hidden_product(const Layer<T>& L, const T* h_prev, int gate, int64_t j0, int64_t n, bool accumulate, T* out,
+void hidden_product(const Layer<T>& L, const T* h_prev, int gate, int64_t j0, int64_t n, bool accumulate, T* out,
                     int64_t ld) {
-  const int64_t H = L.H;
-  const T beta = accumulate ? T(1) : T(0);
-  if (L.w) return gemm_serial<T>(L.B, n, H, T(1), h_prev, H, 1, L.w + L.NG * H * j0 + gate * H * n, n, 1, beta, out, ld);
-  return gemm_serial<T>(L.B, n, H, T(1), h_prev, H, 1, reinterpret_cast<const T*>(L.p.w_hh) + (gate * H + j0) * H, 1, H,
-                        beta, out, ld);
+  const T* slab = L.w + L.NG * L.H * j0 + gate * L.H * slab_width<T>(n);
+  slab_product<T>(L.B, L.H, h_prev, L.H, slab, n, accumulate, out, ld);
 }
 
 template <typename T>
-bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
+void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   using V = typename Lanes<T>::V;
   constexpr int64_t kLanes = Lanes<T>::kCount;
   const int64_t B = L.B, H = L.H, G = L.G, S = L.S, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
@@ -196,7 +296,7 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   T* h_out = L.at(L.p.h_all, t, H);
   if (L.cell == RecurrentCell::RnnTanh || L.cell == RecurrentCell::RnnRelu) {
     for (int64_t b = 0; b < B; ++b) std::memcpy(h_out + b * H + j0, x_gates + b * G + j0, sizeof(T) * size_t(n));
-    if (!hidden_product(L, h_prev, 0, j0, n, true, h_out + j0, H)) return false;
+    hidden_product(L, h_prev, 0, j0, n, true, h_out + j0, H);
     const bool relu = L.cell == RecurrentCell::RnnRelu;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = j0; j < j1; j += kLanes) {
@@ -204,7 +304,7 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
         const V pre = load_lanes(h_out + b * H + j, m);
         store_lanes(h_out + b * H + j, relu ? relu_lanes(pre) : tanh_lanes(pre), m);
       }
-    return true;
+    return;
   }
   // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T for the gates whose hidden part adds
   // (the LSTM's four, the GRU's r and z); the GRU's n gate keeps its hidden part apart, at 3H.
@@ -213,10 +313,10 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   for (int gate = 0; gate < summed; ++gate) {
     const int64_t col = gate * H + j0;
     for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * S + col, x_gates + b * G + col, sizeof(T) * size_t(n));
-    if (!hidden_product(L, h_prev, gate, j0, n, true, gates + col, S)) return false;
+    hidden_product(L, h_prev, gate, j0, n, true, gates + col, S);
   }
   if (L.cell == RecurrentCell::Gru) {
-    if (!hidden_product(L, h_prev, 2, j0, n, false, gates + 3 * H + j0, S)) return false;
+    hidden_product(L, h_prev, 2, j0, n, false, gates + 3 * H + j0, S);
     const T* b_hn = reinterpret_cast<const T*>(L.p.b_hn);
     for (int64_t b = 0; b < B; ++b) {
       T* g = gates + b * S;
@@ -232,7 +332,7 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
         store_lanes(h_out + b * H + j, nn + z * (load_lanes(h_prev + b * H + j, m) - nn), m);
       }
     }
-    return true;
+    return;
   }
   const T* c_prev = L.prev_c(step);
   T* c_out = L.at(L.p.c_all, t, H);
@@ -249,7 +349,6 @@ bool forward_block(const Layer<T>& L, int64_t step, int64_t block) {
       store_lanes(h_out + b * H + j, o * tanh_lanes(c), m);
     }
   }
-  return true;
 }
 
 // ------------------------------------------------------------------------------ backward
@@ -312,7 +411,7 @@ void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, T* dh_c
 }
 
 template <typename T>
-bool backward_through_time(const Layer<T>& L) {
+void backward_through_time(const Layer<T>& L) {
   const int64_t B = L.B, H = L.H, G = L.G, blocks = (H + kHiddenBlock - 1) / kHiddenBlock;
   // The carried dh and dc live in the outputs dh0 / dc0 (they start as the gradients of h_n, c_n).
   T* dh = reinterpret_cast<T*>(L.p.grad_h0);
@@ -323,26 +422,18 @@ bool backward_through_time(const Layer<T>& L) {
   // Each step is two phases over hidden blocks: dG from dh and dc (elementwise), then
   // dh_{t-1} = dG W_hh (reads all of dG, so only after every block's dG). Even phase numbers
   // run the first, odd ones the second.
-  return run_steps(2 * L.p.steps, blocks, 2.0 * double(B) * double(G) * double(H), [&](int64_t phase, auto&& each) {
+  run_steps(2 * L.p.steps, blocks, 2.0 * double(B) * double(G) * double(H), [&](int64_t phase, auto&& each) {
     const int64_t step = L.p.steps - 1 - phase / 2;
     if (phase % 2 == 0) {
-      return each([&](int64_t block) {
+      each([&](int64_t block) {
         gate_grads(L, step, block * kHiddenBlock, std::min(H, (block + 1) * kHiddenBlock), dh, dc);
-        return true;
       });
+      return;
     }
     const T* dg = L.at(dhidden_all, L.time_of(step), G);
-    return each([&](int64_t block) {
+    each([&](int64_t block) {
       const int64_t j0 = block * kHiddenBlock, n = std::min(H, j0 + kHiddenBlock) - j0;
-      const T* slab = L.w + L.NG * H * j0;
-      // K = NG * H cut into slices the GEMM takes without packing (its small-problem path),
-      // added in order.
-      for (int64_t k0 = 0; k0 < G; k0 += kDepthSlice) {
-        const int64_t depth = std::min(kDepthSlice, G - k0);
-        const T beta = (k0 || add_to_carry) ? T(1) : T(0);
-        if (!gemm_serial<T>(B, n, depth, T(1), dg + k0, G, 1, slab + k0 * n, n, 1, beta, dh + j0, H)) return false;
-      }
-      return true;
+      slab_product<T>(B, G, dg, G, L.w + L.NG * H * j0, n, add_to_carry, dh + j0, H);
     });
   });
 }
@@ -350,23 +441,18 @@ bool backward_through_time(const Layer<T>& L) {
 template <typename T>
 void recurrent_typed(const heron::RecurrentParams& p) {
   Layer<T> L(p);
-  T* packed = nullptr;
-  if (p.backward || p.batch >= kPackForwardBatch) {
-    packed = pack_weights(reinterpret_cast<const T*>(p.w_hh), L.H, L.NG, p.backward);
-    if (!packed) throw std::bad_alloc();
-  }
+  T* packed = pack_weights(reinterpret_cast<const T*>(p.w_hh), L.H, L.NG, p.backward);
+  if (!packed) throw std::bad_alloc();
   L.w = packed;
   const int64_t blocks = (L.H + kHiddenBlock - 1) / kHiddenBlock;
-  bool ok;
   if (p.backward) {
-    ok = backward_through_time(L);
+    backward_through_time(L);
   } else {
-    ok = run_steps(p.steps, blocks, 2.0 * double(L.B) * double(L.G) * double(L.H), [&](int64_t s, auto&& each) {
-      return each([&](int64_t block) { return forward_block(L, s, block); });
+    run_steps(p.steps, blocks, 2.0 * double(L.B) * double(L.G) * double(L.H), [&](int64_t s, auto&& each) {
+      each([&](int64_t block) { forward_block(L, s, block); });
     });
   }
   std::free(packed);
-  if (!ok) throw std::bad_alloc();
 }
 
 }  // namespace
