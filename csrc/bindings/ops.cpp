@@ -111,22 +111,29 @@ void init_ops(py::module_& m) {
     if (name == "rnn_relu") return RecurrentCell::RnnRelu;
     throw py::value_error("unknown recurrent cell '" + name + "': expected lstm, gru, rnn_tanh or rnn_relu");
   };
+  // batch_sizes: a PackedSequence's, for packed per-step arrays ([rows, width]).
   m.def("recurrent_forward", [to_cell](const std::string& cell, const Array& x_gates, const Array& w_hh,
-                                       std::optional<Array> b_hn, const Array& h0, std::optional<Array> c0, bool reverse) {
+                                       std::optional<Array> b_hn, const Array& h0, std::optional<Array> c0, bool reverse,
+                                       std::optional<std::vector<int64_t>> batch_sizes) {
     const RecurrentCell kind = to_cell(cell);
     py::gil_scoped_release release;
-    return recurrent_forward(kind, x_gates, w_hh, b_hn ? &*b_hn : nullptr, h0, c0 ? &*c0 : nullptr, reverse);
-  });
+    return recurrent_forward(kind, x_gates, w_hh, b_hn ? &*b_hn : nullptr, h0, c0 ? &*c0 : nullptr, reverse,
+                             batch_sizes ? &*batch_sizes : nullptr);
+  }, py::arg("cell"), py::arg("x_gates"), py::arg("w_hh"), py::arg("b_hn"), py::arg("h0"), py::arg("c0"),
+     py::arg("reverse"), py::arg("batch_sizes") = py::none());
   m.def("recurrent_backward", [to_cell](const std::string& cell, std::optional<Array> grad_h_all, const Array& grad_hn,
                                         std::optional<Array> grad_cn, const Array& w_hh, const Array& h0,
                                         const Array& h_all, std::optional<Array> c0, std::optional<Array> c_all,
-                                        std::optional<Array> gates, bool reverse) {
+                                        std::optional<Array> gates, bool reverse,
+                                        std::optional<std::vector<int64_t>> batch_sizes) {
     const RecurrentCell kind = to_cell(cell);
     py::gil_scoped_release release;
     return recurrent_backward(kind, grad_h_all ? &*grad_h_all : nullptr, grad_hn, grad_cn ? &*grad_cn : nullptr, w_hh,
                               h0, h_all, c0 ? &*c0 : nullptr, c_all ? &*c_all : nullptr, gates ? &*gates : nullptr,
-                              reverse);
-  });
+                              reverse, batch_sizes ? &*batch_sizes : nullptr);
+  }, py::arg("cell"), py::arg("grad_h_all"), py::arg("grad_hn"), py::arg("grad_cn"), py::arg("w_hh"), py::arg("h0"),
+     py::arg("h_all"), py::arg("c0"), py::arg("c_all"), py::arg("gates"), py::arg("reverse"),
+     py::arg("batch_sizes") = py::none());
   m.def("conv2d_forward", [](const Array& input, const Array& weight, std::optional<Array> bias,
                              std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
                              std::array<int64_t, 2> dilation, int64_t groups) {

@@ -220,6 +220,12 @@ struct RecurrentParams {
                            // part is r times that of x_gates); for the others grad_gates serves
   char* grad_h0;           // backward: holds the gradient of h_n on entry, of h0 on return
   char* grad_c0;           // backward, LSTM: holds the gradient of c_n on entry, of c0 on return
+  // Packed sequences (a PackedSequence's batch sizes): the rows each time index holds, [steps],
+  // non-increasing, the first = batch. The per-step arrays above then hold only those rows,
+  // time index after time index ([total rows, .] instead of [steps, batch, .]); a row that
+  // starts a sequence's recurrence (where the previous time index has fewer rows) reads h0 / c0.
+  // Null: every time index holds the whole batch.
+  const int64_t* batch_sizes;
   DType dtype;
   int64_t steps, batch, hidden;
   bool reverse;  // process the sequence from its last step to its first

@@ -143,12 +143,15 @@ std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const 
 // biases (the GRU's b_hn apart). Forward returns (h_all, c_all (LSTM; else empty), the saved
 // gates (LSTM, GRU; else empty)). The backward returns (the gradient of x_gates, that of
 // h W_hh^T + b_hh (the GRU's own; the same array otherwise), the gradients of h0 and c0).
+// With batch_sizes (packed sequences), every per-step array is [rows, width] instead.
 std::tuple<Array, Array, Array> recurrent_forward(RecurrentCell cell, const Array& x_gates, const Array& w_hh,
-                                                  const Array* b_hn, const Array& h0, const Array* c0, bool reverse);
+                                                  const Array* b_hn, const Array& h0, const Array* c0, bool reverse,
+                                                  const std::vector<int64_t>* batch_sizes = nullptr);
 std::tuple<Array, Array, Array, Array> recurrent_backward(RecurrentCell cell, const Array* grad_h_all,
                                                           const Array& grad_hn, const Array* grad_cn, const Array& w_hh,
                                                           const Array& h0, const Array& h_all, const Array* c0,
-                                                          const Array* c_all, const Array* gates, bool reverse);
+                                                          const Array* c_all, const Array* gates, bool reverse,
+                                                          const std::vector<int64_t>* batch_sizes = nullptr);
 
 // 2-D convolution (NCHW, symmetric zero padding). The input gradient is also a transposed
 // convolution's forward, the input size then giving its output size (output_padding).

@@ -1,6 +1,7 @@
 """The fused recurrent layer kernel (heron.ops.rnn: LSTM, GRU, Elman RNN with tanh and relu)
 against its composite twins (the _rnn_impl step functions run step by step): values and every
-gradient (tolerance as data), both directions, with and without biases, the threaded path
+gradient (tolerance as data), both directions, padded and packed sequences, with and without
+biases, the threaded path
 bit-identical to one thread, double backward through the twin, a 10,000-step sequence, and the
 kernel entry's checks."""
 from __future__ import annotations
@@ -30,21 +31,23 @@ def _layer(cell, dtype, T, B, I, H, bias=True, seed=0):
     return {k: v.requires_grad_() for k, v in tensors.items()}
 
 
-def _fused_layer(cell, t, reverse):
-    """The layer as nn.LSTM / GRU / RNN run it (the fused kernel takes it): (output, h_n[, c_n])."""
+def _fused_layer(cell, t, reverse, batch_sizes=None):
+    """The layer as nn.LSTM / GRU / RNN run it (the fused kernel takes it): (output, h_n[, c_n]).
+    With batch_sizes, t["x"] holds a PackedSequence's rows."""
     b_ih, b_hh = t.get("b_ih"), t.get("b_hh")
     if cell == "lstm":
-        return _rnn_impl.lstm_layer(t["x"], t["h0"], t["c0"], t["w_ih"], t["w_hh"], b_ih, b_hh, None, reverse)
+        return _rnn_impl.lstm_layer(t["x"], t["h0"], t["c0"], t["w_ih"], t["w_hh"], b_ih, b_hh, None, reverse,
+                                    batch_sizes)
     if cell == "gru":
-        return _rnn_impl.gru_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse)
-    return _rnn_impl.rnn_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse,
+        return _rnn_impl.gru_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse, batch_sizes)
+    return _rnn_impl.rnn_layer(t["x"], t["h0"], t["w_ih"], t["w_hh"], b_ih, b_hh, reverse, batch_sizes,
                                nonlinearity=cell[len("rnn_"):])
 
 
-def _composite_layer(cell, t, reverse):
+def _composite_layer(cell, t, reverse, batch_sizes=None):
     """The same layer by the composite step functions, with no fused kernel involved."""
     x, h0, w_ih, w_hh, b_ih, b_hh = t["x"], t["h0"], t["w_ih"], t["w_hh"], t.get("b_ih"), t.get("b_hh")
-    steps = _rnn_impl.input_gates(x, w_ih, b_ih, b_hh, fold_hidden_bias=cell != "gru").unbind(0)
+    steps = _rnn_impl._steps(_rnn_impl.input_gates(x, w_ih, b_ih, b_hh, fold_hidden_bias=cell != "gru"), batch_sizes)
     if cell == "lstm":
         outputs, state = _rnn_impl._scan(lambda g, h, c: _rnn_impl.lstm_step(g, h, c, w_hh, None), steps,
                                          (h0, t["c0"]), reverse)
@@ -53,13 +56,13 @@ def _composite_layer(cell, t, reverse):
     else:
         outputs, state = _rnn_impl._scan(lambda g, h: (_rnn_impl.rnn_step(g, h, w_hh, cell[len("rnn_"):]),), steps,
                                          (h0,), reverse)
-    return (heron.stack(outputs),) + tuple(state)
+    return (_rnn_impl._join(outputs, batch_sizes),) + tuple(state)
 
 
-def _run(cell, t, reverse, fused, weights):
+def _run(cell, t, reverse, fused, weights, batch_sizes=None):
     for v in t.values():
         v.grad = None
-    results = (_fused_layer if fused else _composite_layer)(cell, t, reverse)
+    results = (_fused_layer if fused else _composite_layer)(cell, t, reverse, batch_sizes)
     if fused:
         assert results[0].grad_fn.name() == "RecurrentSequenceBackward"
     sum(((r * w).sum() for r, w in zip(results, weights)), heron.zeros(())).backward()
@@ -85,6 +88,74 @@ def test_matches_composite_twin(cell, dtype, reverse, shape):
     tol = TOLERANCE[dtype]
     for f, w in zip(fused, twin):
         np.testing.assert_allclose(f, w, rtol=tol, atol=tol)
+
+
+def _packed_layer(cell, dtype, lengths, I, H):
+    """A layer whose input is a PackedSequence's rows for sequences of these (non-increasing)
+    lengths, its batch sizes and the weights of a loss over (output rows, h_n[, c_n])."""
+    batch_sizes = [sum(n > t for n in lengths) for t in range(lengths[0])]
+    t = _layer(cell, dtype, 1, len(lengths), I, H)
+    t["x"] = heron.randn(sum(lengths), I, dtype=dtype).requires_grad_()
+    heron.manual_seed(2)
+    weights = [heron.randn(sum(lengths), H, dtype=dtype)] + [heron.randn(len(lengths), H, dtype=dtype)
+                                                             for _ in range(2 if cell == "lstm" else 1)]
+    return t, batch_sizes, weights
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [heron.float32, heron.float64])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [(5, 5, 3, 2, 1), (4, 1), (3,), (6, 6, 6, 5, 5, 4, 4, 2)])
+def test_packed_sequences_match_composite_twin(cell, dtype, reverse, lengths):
+    # Sequences end at different steps: going forwards rows leave the recurrence (h_n is each
+    # one's own last h); going backwards they join it from h0 part-way.
+    t, batch_sizes, weights = _packed_layer(cell, dtype, lengths, 3, 19)
+    fused = _run(cell, t, reverse, True, weights, batch_sizes)
+    twin = _run(cell, t, reverse, False, weights, batch_sizes)
+    tol = TOLERANCE[dtype]
+    for f, w in zip(fused, twin):
+        np.testing.assert_allclose(f, w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_packed_sequences_threads_do_not_change_a_bit(cell, reverse):
+    t, batch_sizes, weights = _packed_layer(cell, heron.float32, (7, 7, 6, 6, 4, 3, 3, 1), 8, 200)
+    before = heron.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            heron.set_num_threads(threads)
+            results.append(_run(cell, t, reverse, True, weights, batch_sizes))
+    finally:
+        heron.set_num_threads(before)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+def test_packed_double_backward_goes_through_the_twin():
+    t, batch_sizes, _ = _packed_layer("lstm", heron.float64, (3, 2, 2), 2, 3)
+    names = ["x", "h0", "c0", "w_hh"]
+
+    def f(*args):
+        output, h_n, c_n = _fused_layer("lstm", dict(t, **dict(zip(names, args))), True, batch_sizes)
+        return output.sum() + (h_n * c_n).sum()
+
+    assert heron.autograd.gradgradcheck(f, tuple(t[k] for k in names))
+
+
+def test_kernel_entry_checks_batch_sizes():
+    h = heron.zeros(3, 2)
+    w_hh, x_gates = heron.zeros(2, 2), heron.zeros(6, 2)
+    forward = heron._C.recurrent_forward
+    for bad in ([3, 2, 2, 0], [2, 3, 1], [3, 3, 1, 1, 1, 1], [4, 2]):  # a zero, growing, sum, first != batch
+        with pytest.raises((ValueError, RuntimeError), match="batch_sizes|packed input gates"):
+            forward("rnn_tanh", x_gates._a, w_hh._a, None, h._a, None, False, bad)
+    with pytest.raises(RuntimeError, match="packed input gates"):
+        forward("rnn_tanh", heron.zeros(2, 3, 2)._a, w_hh._a, None, h._a, None, False, [3, 3])
+    with pytest.raises(ValueError, match="batch_sizes"):
+        heron._C.recurrent_backward("rnn_tanh", None, h._a, None, w_hh._a, h._a, heron.zeros(6, 2)._a, None, None,
+                                    None, False, [3, 4])
 
 
 @pytest.mark.parametrize("cell", CELLS)

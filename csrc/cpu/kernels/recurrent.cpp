@@ -15,6 +15,9 @@
 // input gradient with one more. Per step here: dG from (dh, dc, saved gates), then
 // dh_{t-1} = dG W_hh (+ dh * z for the GRU).
 //
+// Packed sequences (RecurrentParams::batch_sizes): each step runs on the rows its time index
+// holds.
+//
 // Work per step is cut into fixed blocks of hidden units (never by thread count), and each
 // block's products and sums run in a fixed order, so any thread count gives the same bits.
 #include <omp.h>
@@ -26,6 +29,7 @@
 #include <cstring>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 #include "core/kernel_params.h"
 #include "cpu/simd/math.h"
@@ -95,6 +99,7 @@ struct Layer {
   int64_t B, H, NG, G;  // batch, hidden, gates, NG * hidden (the width of x_gates and W_hh's rows)
   int64_t S;            // the width of the saved gates: 4H (LSTM, GRU), 0 (RNN)
   const T* w = nullptr;  // W_hh rearranged into per-block slabs (pack_weights)
+  std::vector<int64_t> first_row;  // of each time index in the per-step arrays
 
   explicit Layer(const heron::RecurrentParams& params)
       : p(params),
@@ -103,21 +108,32 @@ struct Layer {
         H(params.hidden),
         NG(gate_count(params.cell)),
         G(NG * params.hidden),
-        S(params.cell == RecurrentCell::Lstm || params.cell == RecurrentCell::Gru ? 4 * params.hidden : 0) {}
+        S(params.cell == RecurrentCell::Lstm || params.cell == RecurrentCell::Gru ? 4 * params.hidden : 0),
+        first_row(size_t(params.steps)) {
+    for (int64_t t = 1; t < p.steps; ++t) first_row[size_t(t)] = first_row[size_t(t - 1)] + rows_at(t - 1);
+  }
 
   // The sequence index of the s-th step processed (reverse runs the sequence backwards).
   int64_t time_of(int64_t step) const { return p.reverse ? p.steps - 1 - step : step; }
+  // The batch rows time index t holds (all of them unless packed).
+  int64_t rows_at(int64_t t) const { return p.batch_sizes ? p.batch_sizes[t] : B; }
   const T* at(const char* base, int64_t t, int64_t width) const {
-    return reinterpret_cast<const T*>(base) + t * B * width;
+    return reinterpret_cast<const T*>(base) + first_row[size_t(t)] * width;
   }
-  T* at(char* base, int64_t t, int64_t width) const { return reinterpret_cast<T*>(base) + t * B * width; }
-  // h_{t-1} / c_{t-1} as seen by the s-th step: the initial state on the first step.
-  const T* prev_h(int64_t step) const {
-    return step == 0 ? reinterpret_cast<const T*>(p.h0) : at(p.h_all, time_of(step - 1), H);
+  T* at(char* base, int64_t t, int64_t width) const { return reinterpret_cast<T*>(base) + first_row[size_t(t)] * width; }
+  // Rows [0, carried_rows(s)) of the s-th step continue the previous step's rows; the rest
+  // (only going backwards through packed sequences, whose shorter sequences start late) start
+  // from h0 / c0.
+  int64_t carried_rows(int64_t step) const {
+    return step == 0 ? 0 : std::min(rows_at(time_of(step)), rows_at(time_of(step - 1)));
   }
-  const T* prev_c(int64_t step) const {
-    return step == 0 ? reinterpret_cast<const T*>(p.c0) : at(p.c_all, time_of(step - 1), H);
+  // Row b of h_{t-1} / c_{t-1} as seen by the s-th step.
+  const T* prev_state(const char* all, const char* initial, int64_t step, int64_t b) const {
+    if (b < carried_rows(step)) return at(all, time_of(step - 1), H) + b * H;
+    return reinterpret_cast<const T*>(initial) + b * H;
   }
+  const T* prev_h(int64_t step, int64_t b) const { return prev_state(p.h_all, p.h0, step, b); }
+  const T* prev_c(int64_t step, int64_t b) const { return prev_state(p.c_all, p.c0, step, b); }
 };
 
 // Packed W_hh. Each block of n hidden units becomes slabs (one per gate forward, one for all
@@ -277,26 +293,28 @@ void run_steps(int64_t steps, int64_t tasks, double step_flops, const StepFn& st
 }
 
 // ------------------------------------------------------------------------------ forward
-// out[:, 0:n] (row stride ld) = (accumulate ? out : 0) + h_prev W_hh[gate rows j0 .. j0 + n]^T.
+// out[:, 0:n] (row stride ld) = (accumulate ? out : 0) + h_{t-1} W_hh[gate rows j0 .. j0 + n]^T
+// for the rows of the s-th step.
 template <typename T>
-void hidden_product(const Layer<T>& L, const T* h_prev, int gate, int64_t j0, int64_t n, bool accumulate, T* out,
+void hidden_product(const Layer<T>& L, int64_t step, int gate, int64_t j0, int64_t n, bool accumulate, T* out,
                     int64_t ld) {
-  const T* slab = L.w + L.NG * L.H * j0 + gate * L.H * slab_width<T>(n);
-  slab_product<T>(L.B, L.H, h_prev, L.H, slab, n, accumulate, out, ld);
+  const int64_t H = L.H, rows = L.rows_at(L.time_of(step)), carried = L.carried_rows(step);
+  const T* slab = L.w + L.NG * H * j0 + gate * H * slab_width<T>(n);
+  if (carried) slab_product<T>(carried, H, L.prev_h(step, 0), H, slab, n, accumulate, out, ld);
+  if (rows > carried) slab_product<T>(rows - carried, H, L.prev_h(step, carried), H, slab, n, accumulate, out + carried * ld, ld);
 }
 
 template <typename T>
 void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   using V = typename Lanes<T>::V;
   constexpr int64_t kLanes = Lanes<T>::kCount;
-  const int64_t B = L.B, H = L.H, G = L.G, S = L.S, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
-  const int64_t t = L.time_of(step), n = j1 - j0;
+  const int64_t H = L.H, G = L.G, S = L.S, j0 = block * kHiddenBlock, j1 = std::min(H, j0 + kHiddenBlock);
+  const int64_t t = L.time_of(step), n = j1 - j0, B = L.rows_at(t);
   const T* x_gates = L.at(L.p.x_gates, t, G);
-  const T* h_prev = L.prev_h(step);
   T* h_out = L.at(L.p.h_all, t, H);
   if (L.cell == RecurrentCell::RnnTanh || L.cell == RecurrentCell::RnnRelu) {
     for (int64_t b = 0; b < B; ++b) std::memcpy(h_out + b * H + j0, x_gates + b * G + j0, sizeof(T) * size_t(n));
-    hidden_product(L, h_prev, 0, j0, n, true, h_out + j0, H);
+    hidden_product(L, step, 0, j0, n, true, h_out + j0, H);
     const bool relu = L.cell == RecurrentCell::RnnRelu;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = j0; j < j1; j += kLanes) {
@@ -313,10 +331,10 @@ void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   for (int gate = 0; gate < summed; ++gate) {
     const int64_t col = gate * H + j0;
     for (int64_t b = 0; b < B; ++b) std::memcpy(gates + b * S + col, x_gates + b * G + col, sizeof(T) * size_t(n));
-    hidden_product(L, h_prev, gate, j0, n, true, gates + col, S);
+    hidden_product(L, step, gate, j0, n, true, gates + col, S);
   }
   if (L.cell == RecurrentCell::Gru) {
-    hidden_product(L, h_prev, 2, j0, n, false, gates + 3 * H + j0, S);
+    hidden_product(L, step, 2, j0, n, false, gates + 3 * H + j0, S);
     const T* b_hn = reinterpret_cast<const T*>(L.p.b_hn);
     for (int64_t b = 0; b < B; ++b) {
       T* g = gates + b * S;
@@ -329,12 +347,11 @@ void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
         const V nn = tanh_lanes(load_lanes(x + 2 * H + j, m) + r * hn);
         store_lanes(g + j, r, m), store_lanes(g + H + j, z, m), store_lanes(g + 2 * H + j, nn, m);
         store_lanes(g + 3 * H + j, hn, m);
-        store_lanes(h_out + b * H + j, nn + z * (load_lanes(h_prev + b * H + j, m) - nn), m);
+        store_lanes(h_out + b * H + j, nn + z * (load_lanes(L.prev_h(step, b) + j, m) - nn), m);
       }
     }
     return;
   }
-  const T* c_prev = L.prev_c(step);
   T* c_out = L.at(L.p.c_all, t, H);
   for (int64_t b = 0; b < B; ++b) {
     T* g = gates + b * S;
@@ -342,7 +359,7 @@ void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
       const int64_t m = std::min<int64_t>(kLanes, j1 - j);
       const V i = sigmoid_lanes(load_lanes(g + j, m)), f = sigmoid_lanes(load_lanes(g + H + j, m));
       const V z = tanh_lanes(load_lanes(g + 2 * H + j, m)), o = sigmoid_lanes(load_lanes(g + 3 * H + j, m));
-      const V c = f * load_lanes(c_prev + b * H + j, m) + i * z;
+      const V c = f * load_lanes(L.prev_c(step, b) + j, m) + i * z;
       store_lanes(g + j, i, m), store_lanes(g + H + j, f, m), store_lanes(g + 2 * H + j, z, m);
       store_lanes(g + 3 * H + j, o, m);
       store_lanes(c_out + b * H + j, c, m);
@@ -360,7 +377,7 @@ template <typename T>
 void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, T* dh_carry, T* dc_carry) {
   using V = typename Lanes<T>::V;
   constexpr int64_t kLanes = Lanes<T>::kCount;
-  const int64_t B = L.B, H = L.H, G = L.G, S = L.S, t = L.time_of(step);
+  const int64_t H = L.H, G = L.G, S = L.S, t = L.time_of(step), B = L.rows_at(t);
   const T* grad_out = L.p.grad_h_all ? L.at(L.p.grad_h_all, t, H) : nullptr;
   T* dg = L.at(L.p.grad_gates, t, G);
   const V one = V{} + T(1);
@@ -383,7 +400,7 @@ void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, T* dh_c
                   hn = load_lanes(g + 3 * H + j, n);
           const V dn = dh * (one - z) * (one - nn * nn);
           store_lanes(d + j, dn * hn * r * (one - r), n);
-          store_lanes(d + H + j, dh * (load_lanes(L.prev_h(step) + bj, n) - nn) * z * (one - z), n);
+          store_lanes(d + H + j, dh * (load_lanes(L.prev_h(step, b) + j, n) - nn) * z * (one - z), n);
           store_lanes(d + 2 * H + j, dn, n);
           T* dhidden = L.at(L.p.grad_hidden_gates, t, G) + b * G;
           store_lanes(dhidden + j, load_lanes(d + j, n), n);
@@ -399,7 +416,7 @@ void gate_grads(const Layer<T>& L, int64_t step, int64_t j0, int64_t j1, T* dh_c
           const V tc = tanh_lanes(load_lanes(L.at(L.p.c_all, t, H) + bj, n));
           const V dc = load_lanes(dc_carry + bj, n) + dh * o * (one - tc * tc);
           store_lanes(d + j, dc * z * i * (one - i), n);
-          store_lanes(d + H + j, dc * load_lanes(L.prev_c(step) + bj, n) * f * (one - f), n);
+          store_lanes(d + H + j, dc * load_lanes(L.prev_c(step, b) + j, n) * f * (one - f), n);
           store_lanes(d + 2 * H + j, dc * i * (one - z * z), n);
           store_lanes(d + 3 * H + j, dh * tc * o * (one - o), n);
           store_lanes(dc_carry + bj, dc * f, n);
@@ -414,6 +431,8 @@ template <typename T>
 void backward_through_time(const Layer<T>& L) {
   const int64_t B = L.B, H = L.H, G = L.G, blocks = (H + kHiddenBlock - 1) / kHiddenBlock;
   // The carried dh and dc live in the outputs dh0 / dc0 (they start as the gradients of h_n, c_n).
+  // A step updates only its own rows, so with packed sequences a row enters the recurrence with
+  // its h_n gradient at its sequence's last step and leaves it holding its h0 gradient.
   T* dh = reinterpret_cast<T*>(L.p.grad_h0);
   T* dc = reinterpret_cast<T*>(L.p.grad_c0);
   // The gradient of h W_hh^T (+ b_hh): the GRU's own, the others' dG.
@@ -431,9 +450,10 @@ void backward_through_time(const Layer<T>& L) {
       return;
     }
     const T* dg = L.at(dhidden_all, L.time_of(step), G);
+    const int64_t rows = L.rows_at(L.time_of(step));
     each([&](int64_t block) {
       const int64_t j0 = block * kHiddenBlock, n = std::min(H, j0 + kHiddenBlock) - j0;
-      slab_product<T>(B, G, dg, G, L.w + L.NG * H * j0, n, add_to_carry, dh + j0, H);
+      slab_product<T>(rows, G, dg, G, L.w + L.NG * H * j0, n, add_to_carry, dh + j0, H);
     });
   });
 }

@@ -141,26 +141,26 @@ def _scan(step, inputs, state, reverse):
 
 
 # ---------------------------------------------------------------------------- one layer, one direction
-# A padded sequence (no PackedSequence) without an LSTM projection runs the fused kernel
-# (heron.ops.rnn): the time loop forward and backward in one C++ call. ``recurrent_sequence``
-# below is its composite twin.
+# A layer without an LSTM projection runs the fused kernel (heron.ops.rnn): the time loop
+# forward and backward in one C++ call, for padded and packed sequences alike.
+# ``recurrent_sequence`` below is its composite twin.
 def rnn_layer(input, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes=None, nonlinearity="tanh"):
     """Elman RNN over a sequence: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
     Returns (output, h_n); see the module docstring for layouts."""
     gates_x = input_gates(input, w_ih, b_ih, b_hh, fold_hidden_bias=True)
     cell = "rnn_" + nonlinearity
-    if batch_sizes is None and _rnn_ops.fused_recurrent_applies(gates_x, h0, w_hh):
-        return _rnn_ops.fused_recurrent(cell, gates_x, w_hh, h0, reverse, _sequence_twin(cell, reverse))
-    outputs, (h_n,) = _scan(lambda x, h: (rnn_step(x, h, w_hh, nonlinearity),), _steps(gates_x, batch_sizes), (h0,),
-                            reverse)
-    return _join(outputs, batch_sizes), h_n
+    if _rnn_ops.fused_recurrent_applies(gates_x, h0, w_hh):
+        return _rnn_ops.fused_recurrent(cell, gates_x, w_hh, h0, reverse, _sequence_twin(cell, reverse, batch_sizes),
+                                        batch_sizes=batch_sizes)
+    return recurrent_sequence(cell, gates_x, w_hh, h0, reverse, batch_sizes=batch_sizes)
 
 
 def lstm_layer(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse, batch_sizes=None):
     """LSTM over a sequence (``lstm_step`` at each step). Returns (output, h_n, c_n)."""
     gates_x = input_gates(input, w_ih, b_ih, b_hh, fold_hidden_bias=True)
-    if batch_sizes is None and w_hr is None and _rnn_ops.fused_recurrent_applies(gates_x, h0, c0, w_hh):
-        return _rnn_ops.fused_recurrent("lstm", gates_x, w_hh, h0, reverse, _sequence_twin("lstm", reverse), c0=c0)
+    if w_hr is None and _rnn_ops.fused_recurrent_applies(gates_x, h0, c0, w_hh):
+        return _rnn_ops.fused_recurrent("lstm", gates_x, w_hh, h0, reverse, _sequence_twin("lstm", reverse, batch_sizes),
+                                        c0=c0, batch_sizes=batch_sizes)
     outputs, (h_n, c_n) = _scan(lambda x, h, c: lstm_step(x, h, c, w_hh, w_hr), _steps(gates_x, batch_sizes),
                                 (h0, c0), reverse)
     return _join(outputs, batch_sizes), h_n, c_n
@@ -168,27 +168,27 @@ def lstm_layer(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse, batch_sizes
 
 def gru_layer(input, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes=None):
     """GRU over a sequence (``gru_step`` at each step). Returns (output, h_n)."""
-    if batch_sizes is None and _rnn_ops.fused_recurrent_applies(input, h0, w_ih, w_hh, b_ih, b_hh):
-        # b_hr and b_hz add to the same sums as b_ih: fold them into the projection; b_hn
-        # stays apart, inside r * (h W_hn^T + b_hn).
-        hidden = w_hh.shape[1]
-        bias = None if b_ih is None else b_ih + F.pad(b_hh[:2 * hidden], (0, hidden))
-        gates_x = F.linear(input, w_ih, bias)
-        b_hn = None if b_hh is None else b_hh[2 * hidden:]
-        return _rnn_ops.fused_recurrent("gru", gates_x, w_hh, h0, reverse, _sequence_twin("gru", reverse), b_hn=b_hn)
-    gates_x = _steps(input_gates(input, w_ih, b_ih, b_hh, fold_hidden_bias=False), batch_sizes)
-    outputs, (h_n,) = _scan(lambda x, h: (gru_step(x, h, w_hh, b_hh),), gates_x, (h0,), reverse)
-    return _join(outputs, batch_sizes), h_n
+    # b_hr and b_hz add to the same sums as b_ih: fold them into the projection; b_hn stays
+    # apart, inside r * (h W_hn^T + b_hn).
+    hidden = w_hh.shape[1]
+    bias = None if b_ih is None else b_ih + F.pad(b_hh[:2 * hidden], (0, hidden))
+    gates_x = F.linear(input, w_ih, bias)
+    b_hn = None if b_hh is None else b_hh[2 * hidden:]
+    if _rnn_ops.fused_recurrent_applies(gates_x, h0, w_hh, b_hn):
+        return _rnn_ops.fused_recurrent("gru", gates_x, w_hh, h0, reverse, _sequence_twin("gru", reverse, batch_sizes),
+                                        b_hn=b_hn, batch_sizes=batch_sizes)
+    return recurrent_sequence("gru", gates_x, w_hh, h0, reverse, b_hn=b_hn, batch_sizes=batch_sizes)
 
 
-def recurrent_sequence(cell, gates_x, w_hh, h0, reverse, c0=None, b_hn=None):
+def recurrent_sequence(cell, gates_x, w_hh, h0, reverse, c0=None, b_hn=None, batch_sizes=None):
     """The composite twin of the fused kernel (``heron.ops.rnn.fused_recurrent``, same
     arguments): (h of every step, h_n) and c_n for the LSTM, of a layer whose input
-    projection is ``gates_x`` (T, B, G*H), with every bias but the GRU's ``b_hn``."""
-    steps = gates_x.unbind(0)
+    projection is ``gates_x`` (T, B, G*H, or packed rows with ``batch_sizes``), with every bias
+    but the GRU's ``b_hn``."""
+    steps = _steps(gates_x, batch_sizes)
     if cell == "lstm":
         outputs, (h_n, c_n) = _scan(lambda x, h, c: lstm_step(x, h, c, w_hh, None), steps, (h0, c0), reverse)
-        return heron.stack(outputs), h_n, c_n
+        return _join(outputs, batch_sizes), h_n, c_n
     if cell == "gru":
         hidden = w_hh.shape[1]
         # gru_step adds b_hh to h W_hh^T: zeros for r and z (already in gates_x), b_hn for n.
@@ -197,8 +197,9 @@ def recurrent_sequence(cell, gates_x, w_hh, h0, reverse, c0=None, b_hn=None):
     else:
         nonlinearity = cell[len("rnn_"):]
         outputs, (h_n,) = _scan(lambda x, h: (rnn_step(x, h, w_hh, nonlinearity),), steps, (h0,), reverse)
-    return heron.stack(outputs), h_n
+    return _join(outputs, batch_sizes), h_n
 
 
-def _sequence_twin(cell, reverse):
-    return lambda gates_x, w_hh, h0, c0, b_hn: recurrent_sequence(cell, gates_x, w_hh, h0, reverse, c0=c0, b_hn=b_hn)
+def _sequence_twin(cell, reverse, batch_sizes):
+    return lambda gates_x, w_hh, h0, c0, b_hn: recurrent_sequence(cell, gates_x, w_hh, h0, reverse, c0=c0, b_hn=b_hn,
+                                                                  batch_sizes=batch_sizes)
