@@ -5,6 +5,7 @@ torch.nn.LSTM / GRU / RNN with the same weights, in one run.
 
 - input 128, hidden 256, one layer: seq 64 / batch 32 (throughput) and seq 100 / batch 1
   (latency, as in online inference and RL), forward (no grad) and forward+backward.
+- the char-LSTM example's training step (batch 64, seq 100, 2 x 512 hidden): the epoch ratio.
 - "packed": the seq 64 / batch 32 input as a PackedSequence of lengths 16 to 64 (a
   variable-length batch, as pack_padded_sequence makes it).
 GFLOP/s counts the two GEMMs per step (input and recurrent projections) over the rows each step
@@ -66,10 +67,48 @@ def _case(kind, seq, batch, inputs, hidden, backward, packed=False):
     return harness.Case(name, impls, group="rnn", flops=flops, rtol=1e-3, atol=1e-4)
 
 
+def _char_lstm_case(batch, seq, hidden, layers, vocab=65, embed=128):
+    """One training step of the char-LSTM example's model (embedding, LSTM with dropout 0.2
+    between layers, linear head; cross-entropy, Adam, gradient clipping at 5) on random
+    characters: the epoch time ratio, since an epoch is a fixed number of such steps."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, vocab, (batch, seq + 1))
+
+    def make(lib):
+        def factory():
+            lib.manual_seed(0)
+            embedding = lib.nn.Embedding(vocab, embed)
+            lstm = lib.nn.LSTM(embed, hidden, num_layers=layers, dropout=0.2, batch_first=True)
+            head = lib.nn.Linear(hidden, vocab)
+            params = [p for m in (embedding, lstm, head) for p in m.parameters()]
+            optimizer = lib.optim.Adam(params, lr=2e-3)
+            x, y = lib.tensor(ids[:, :-1]), lib.tensor(ids[:, 1:])
+
+            def step():
+                out, _ = lstm(embedding(x))
+                logits = head(out)
+                loss = lib.nn.functional.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
+                optimizer.zero_grad()
+                loss.backward()
+                lib.nn.utils.clip_grad_norm_(params, 5.0)
+                optimizer.step()
+                return loss.item()
+            return step
+        return factory
+
+    impls = {"heron": make(heron)}
+    if torch is not None:
+        impls["torch"] = make(torch)
+    flops = 3 * 2.0 * batch * seq * (4 * hidden * (embed + hidden + (layers - 1) * 2 * hidden) + hidden * vocab)
+    return harness.Case(f"char-LSTM train step B{batch} T{seq} H{hidden}x{layers}", impls, group="rnn", flops=flops,
+                        check=False, note="different initial weights and dropout draws: no value check")
+
+
 def build_cases(runner: harness.Runner):
     shapes = [(16, 8, False), (16, 8, True)] if runner.quick else [(64, 32, False), (100, 1, False), (64, 32, True)]
     return [_case(kind, seq, batch, 128, 256, backward, packed)
-            for kind in ("LSTM", "GRU", "RNN") for seq, batch, packed in shapes for backward in (False, True)]
+            for kind in ("LSTM", "GRU", "RNN") for seq, batch, packed in shapes for backward in (False, True)] + [
+        _char_lstm_case(8, 16, 64, 2) if runner.quick else _char_lstm_case(64, 100, 512, 2)]
 
 
 if __name__ == "__main__":
