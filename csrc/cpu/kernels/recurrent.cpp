@@ -39,7 +39,9 @@ namespace HERON_ISA_NAMESPACE {
 namespace {
 
 constexpr int64_t kHiddenBlock = 64;           // hidden units per task within a step
-constexpr double kParallelStepFlops = 1.5e6;   // below this a step runs on one thread
+// Below this a step runs on one thread: sharing it costs a barrier (~1-2 us) per step, and
+// pays even at batch 1 once W_hh outgrows one core's L2 (each thread keeps reading its own blocks).
+constexpr double kParallelStepFlops = 0.25e6;
 
 using heron::RecurrentCell;
 
