@@ -253,7 +253,7 @@ def extras(runner: harness.Runner) -> str:
 
     print("  measuring import times ...", file=sys.stderr, flush=True)
     imp = {}
-    for mod in ("heron", "torch", "numpy"):
+    for mod in ("heron", "heron.nn", "torch", "numpy"):
         if mod == "torch" and importlib.util.find_spec("torch") is None:
             continue
         t, samples = import_time_s(mod, reps)
@@ -264,7 +264,8 @@ def extras(runner: harness.Runner) -> str:
     ratio = (f"{imp['torch'] / imp['heron']:.1f}x"
              if imp.get("heron") and imp.get("torch") else "-")
     rows.append(["import time (fresh interpreter)", ms(imp.get("heron")), ms(imp.get("torch")),
-                 ratio, f"numpy alone: {ms(imp.get('numpy'))} (heron imports numpy)"])
+                 ratio, f"numpy alone: {ms(imp.get('numpy'))} (heron imports numpy); heron.nn (loaded on first use): "
+                 f"{ms(imp.get('heron.nn'))}"])
 
     hdirs = heron_dirs()
     hsize = _tree_size(hdirs)

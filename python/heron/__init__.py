@@ -16,7 +16,7 @@ from ._dtype import (bfloat16, bool_ as bool, device, dtype, float16, float32, f
                      uint8)
 from ._tensor import Size, Tensor, is_tensor
 from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
-from . import autograd, cuda, nn, ops
+from . import autograd, cuda, ops
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
 from .ops.linalg import _addmm_activation  # noqa: F401  (torch._addmm_activation)
@@ -85,6 +85,23 @@ def can_cast(from_, to) -> bool:
     return _can_cast(from_, to)
 
 
-# The training toolkit. Imported last: these modules use the public API defined above.
-from . import optim, utils  # noqa: E402
 from .serialization import SerializationError, load, save  # noqa: E402
+
+# The training toolkit (heron.nn, heron.optim, heron.utils) loads on first use: `import heron`
+# then costs little more than NumPy's own import, and `heron.nn`, `from heron import nn` and
+# `import heron.nn` all work as if it had been imported here.
+_LAZY_SUBMODULES = ("nn", "optim", "utils")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'heron' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
