@@ -20,9 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import harness  # noqa: E402
-from harness import torch  # noqa: E402
-
-import heron  # noqa: E402
 
 
 def _case(batch, heads, n, d, causal, backward, dropout_p=0.0):
@@ -49,9 +46,7 @@ def _case(batch, heads, n, d, causal, backward, dropout_p=0.0):
             return forward_backward if backward else forward
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     flops = 4.0 * batch * heads * n * n * d * (3.5 if backward else 1.0) * (0.5 if causal else 1.0)
     name = (f"sdpa {'fwd+bwd' if backward else 'fwd'} B{batch} H{heads} N{n} D{d}{' causal' if causal else ''}"
             f"{f' dropout {dropout_p}' if dropout_p else ''}")
@@ -117,9 +112,7 @@ def _gpt_step_case(layers=4, heads=4, width=128, block=128, batch=16, vocab=65):
             return step
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     return harness.Case(f"tiny-GPT step L{layers} H{heads} E{width} T{block} B{batch} AdamW", impls, group="train",
                         ops=1, check=False, note="us/op = time per training step")
 

@@ -23,9 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import harness  # noqa: E402
-from harness import torch  # noqa: E402
 
-import heron  # noqa: E402
 
 F32 = 4
 
@@ -39,13 +37,6 @@ CONV_LAYERS = [
     ("lenet conv2 6x14x14->16 5x5", 64, 6, 14, 14, 16, 5, 1, 0),
 ]
 QUICK_LAYERS = [("resnet 3x3 16x14x14->16", 2, 16, 14, 14, 16, 3, 1, 1), CONV_LAYERS[4]]
-
-
-def _libs(make):
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
-    return impls
 
 
 def _conv_case(layer, backward):
@@ -78,7 +69,7 @@ def _conv_case(layer, backward):
     # The weight gradient sums n * ho * wo products: float32 rounding in two summation orders
     # leaves differences of that order near entries that cancel to about zero.
     atol = max(1e-3, 2e-7 * n * ho * wo) if backward else 1e-3
-    return harness.Case(f"conv {'fwd+bwd' if backward else 'fwd'} {name} N{n}", _libs(make), group="conv",
+    return harness.Case(f"conv {'fwd+bwd' if backward else 'fwd'} {name} N{n}", harness.heron_and_torch(make), group="conv",
                         flops=flops, rtol=1e-3, atol=atol)
 
 
@@ -105,7 +96,7 @@ def _lenet_step_case(batch=64):
             return step
         return factory
 
-    return harness.Case(f"LeNet-5 train step b{batch} Adam", _libs(make), group="train", ops=1, check=False,
+    return harness.Case(f"LeNet-5 train step b{batch} Adam", harness.heron_and_torch(make), group="train", ops=1, check=False,
                         note="us/op = time per training step")
 
 
@@ -145,9 +136,9 @@ def _pool_norm_cases(shape):
     pool_bytes = (elements + pooled_elements) * F32 + pooled_elements * 8 * 2 + (pooled_elements + elements) * F32
     norm_bytes = 2 * elements * F32 + 3 * elements * F32  # forward x->y; backward x, dy -> dx
     dims = "x".join(map(str, shape))
-    return [harness.Case(f"max_pool2d 3x3/2 pad1 fwd+bwd {dims}", _libs(make_pool), group="pool/norm",
+    return [harness.Case(f"max_pool2d 3x3/2 pad1 fwd+bwd {dims}", harness.heron_and_torch(make_pool), group="pool/norm",
                          bytes=pool_bytes, rtol=1e-5, atol=1e-6),
-            harness.Case(f"BatchNorm2d train fwd+bwd {dims}", _libs(make_norm), group="pool/norm",
+            harness.Case(f"BatchNorm2d train fwd+bwd {dims}", harness.heron_and_torch(make_norm), group="pool/norm",
                          bytes=norm_bytes, rtol=1e-3, atol=1e-4)]
 
 

@@ -86,9 +86,7 @@ def _chain_case(shape=(16, 16)):
             return step
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     return Case(f"chain10+sum+backward {shape[0]}x{shape[1]}", impls, group="overhead",
                 ops=CHAIN_OPS, rtol=1e-5, atol=1e-6,
                 note="us/op = time / 11 forward ops (backward included)")

@@ -23,8 +23,6 @@ import numpy as np  # noqa: E402
 import harness  # noqa: E402
 from harness import torch  # noqa: E402
 
-import heron  # noqa: E402
-
 
 def _case(kind, seq, batch, inputs, hidden, backward, packed=False):
     rng = np.random.default_rng(0)
@@ -59,9 +57,7 @@ def _case(kind, seq, batch, inputs, hidden, backward, packed=False):
             return forward_backward if backward else forward
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     flops = 2.0 * sum(lengths) * gates * hidden * (inputs + hidden) * (3 if backward else 1)
     name = f"{kind} {'fwd+bwd' if backward else 'fwd'} T{seq} B{batch} I{inputs} H{hidden}{' packed' if packed else ''}"
     return harness.Case(name, impls, group="rnn", flops=flops, rtol=1e-3, atol=1e-4)
@@ -96,9 +92,7 @@ def _char_lstm_case(batch, seq, hidden, layers, vocab=65, embed=128):
             return step
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     flops = 3 * 2.0 * batch * seq * (4 * hidden * (embed + hidden + (layers - 1) * 2 * hidden) + hidden * vocab)
     return harness.Case(f"char-LSTM train step B{batch} T{seq} H{hidden}x{layers}", impls, group="rnn", flops=flops,
                         check=False, note="different initial weights and dropout draws: no value check")

@@ -17,9 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import harness  # noqa: E402
-from harness import torch  # noqa: E402
 
-import heron  # noqa: E402
 
 F32 = 4
 
@@ -57,9 +55,7 @@ def _mlp_step_case(batch=64, sizes=(64, 256, 256, 8)):
             return step
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     return harness.Case(f"MLP step b{batch} {'-'.join(map(str, sizes))} Adam", impls, group="train", ops=1,
                         check=False, note="us/op = time per training step")
 
@@ -74,9 +70,7 @@ def _adam_case(numel):
             return lambda: opt.step()
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     return harness.Case(f"Adam step {numel / 1e6:.0f}M params", impls, group="train", bytes=7 * numel * F32,
                         check=False)
 
@@ -98,9 +92,7 @@ def _cross_entropy_case(rows, classes):
             return step
         return factory
 
-    impls = {"heron": make(heron)}
-    if torch is not None:
-        impls["torch"] = make(torch)
+    impls = harness.heron_and_torch(make)
     # forward reads the logits twice (max, exp-sum), backward reads them and writes the gradient
     return harness.Case(f"cross_entropy fwd+bwd {rows}x{classes}", impls, group="train", bytes=4 * rows * classes * F32,
                         rtol=1e-4, atol=1e-8)

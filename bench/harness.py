@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -273,6 +273,14 @@ def machine_info(thread_counts: Sequence[int]) -> Dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # Cases and results
 # --------------------------------------------------------------------------------------------
+
+
+def heron_and_torch(make) -> Dict[str, Callable[[], Callable[[], Any]]]:
+    """A case's ``impls``: ``make(lib)`` (a factory) for heron, and for torch when it is installed."""
+    impls = {"heron": make(heron)}
+    if torch is not None:
+        impls["torch"] = make(torch)
+    return impls
 
 
 @dataclass
