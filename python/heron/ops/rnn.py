@@ -91,6 +91,12 @@ class RecurrentSequence(Function):
         return (grad_gates, grad_w_hh, dh0, dc0 if cell == "lstm" else None, grad_b_hn, None, None, None, None)
 
 
+def _packed_steps(batch_sizes):
+    """The batch sizes as an array, and the first packed row of each time index."""
+    sizes = np.asarray(batch_sizes, dtype=np.int64)
+    return sizes, np.concatenate(([0], np.cumsum(sizes)[:-1]))
+
+
 def _final_rows(h_all, h0, reverse, batch_sizes):
     """A function taking (a per-step output, its initial state) to the final state: the last
     step processed; for packed sequences each sequence's own last step (the first time index
@@ -104,8 +110,7 @@ def _final_rows(h_all, h0, reverse, batch_sizes):
     batch = batch_sizes[0]
     if reverse:
         return lambda all_, initial: all_[:batch].clone()
-    sizes = np.asarray(batch_sizes, dtype=np.int64)
-    first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    sizes, first = _packed_steps(batch_sizes)
     lengths = (sizes[None, :] > np.arange(batch)[:, None]).sum(1)
     rows = wrap(_C.from_numpy(first[lengths - 1] + np.arange(batch)))
     return lambda all_, initial: index_select(all_, 0, rows)
@@ -119,9 +124,8 @@ def _previous_h(h_all, h0, reverse, batch_sizes):
         return h_prev.reshape(steps * batch, hidden)
     # Rows of cat([h0, h_all]): a row continues the previous time index's row (going forwards,
     # t - 1; backwards, t + 1) where that index has it, else starts from h0.
-    sizes = np.asarray(batch_sizes, dtype=np.int64)
+    sizes, first = _packed_steps(batch_sizes)
     steps, batch = len(sizes), int(sizes[0])
-    first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     t = np.repeat(np.arange(steps), sizes)
     b = np.arange(len(t)) - first[t]
     before = np.clip(t + 1 if reverse else t - 1, 0, steps - 1)
