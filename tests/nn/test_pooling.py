@@ -258,6 +258,24 @@ def test_ties_and_nans_pick_the_index_torch_picks(name, args):
         TF.max_pool1d(torch.tensor(window_nans), 4, return_indices=True)[1].tolist()
 
 
+@needs_torch
+@pytest.mark.parametrize("args", [(3, 2, 1), (2,), (3, 1, 1), ((2, 3), (1, 2), (1, 1), (2, 1))])
+def test_ties_and_nans_across_window_rows_pick_the_index_torch_picks(args):
+    # Few distinct values (ReLU-like zeros, repeated integers, -0.0) and scattered NaNs, so
+    # most windows hold several maxima in different rows and columns: torch keeps the first in
+    # row-major window order, and the last NaN.
+    rng = np.random.default_rng(11)
+    x = rng.integers(-1, 3, (2, 3, 9, 10)).astype(np.float64)
+    x[x < 0] = 0.0
+    x[0, 0, 1::3, ::2] = -0.0
+    x[1, 2] = rng.choice([math.nan, 1.0, 2.0], size=(9, 10), p=[0.2, 0.4, 0.4])
+    for dtype in (np.float64, np.float32):
+        expected = TF.max_pool2d(torch.tensor(x.astype(dtype)), *args, return_indices=True)
+        got = F.max_pool2d(heron.tensor(x.astype(dtype)), *args, return_indices=True)
+        np.testing.assert_array_equal(got[1].numpy(), expected[1].numpy())
+        np.testing.assert_array_equal(got[0].numpy(), expected[0].numpy())
+
+
 def _error_cases():
     """(name, call(F, lib)) pairs of bad (or borderline) calls; each must raise torch's type."""
     def randn(lib, *shape):
