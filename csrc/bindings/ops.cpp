@@ -114,13 +114,13 @@ void init_ops(py::module_& m) {
   // batch_sizes: a PackedSequence's, for packed per-step arrays ([rows, width]).
   m.def("recurrent_forward", [to_cell](const std::string& cell, const Array& x_gates, const Array& w_hh,
                                        std::optional<Array> b_hn, const Array& h0, std::optional<Array> c0, bool reverse,
-                                       std::optional<std::vector<int64_t>> batch_sizes) {
+                                       std::optional<std::vector<int64_t>> batch_sizes, bool save_steps) {
     const RecurrentCell kind = to_cell(cell);
     py::gil_scoped_release release;
     return recurrent_forward(kind, x_gates, w_hh, b_hn ? &*b_hn : nullptr, h0, c0 ? &*c0 : nullptr, reverse,
-                             batch_sizes ? &*batch_sizes : nullptr);
+                             batch_sizes ? &*batch_sizes : nullptr, save_steps);
   }, py::arg("cell"), py::arg("x_gates"), py::arg("w_hh"), py::arg("b_hn"), py::arg("h0"), py::arg("c0"),
-     py::arg("reverse"), py::arg("batch_sizes") = py::none());
+     py::arg("reverse"), py::arg("batch_sizes") = py::none(), py::arg("save_steps") = true);
   m.def("recurrent_backward", [to_cell](const std::string& cell, std::optional<Array> grad_h_all, const Array& grad_hn,
                                         std::optional<Array> grad_cn, const Array& w_hh, const Array& h0,
                                         const Array& h_all, std::optional<Array> c0, std::optional<Array> c_all,

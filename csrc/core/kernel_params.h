@@ -214,6 +214,10 @@ struct RecurrentParams {
                            // h W_hn^T + b_hn; the RNN saves none (h_all is its activation)
   char* h_all;             // [steps, batch, H], by sequence index (also for reverse)
   char* c_all;             // LSTM: [steps, batch, H]
+  // Forward only: keep every step's c and gates for the backward. Otherwise (inference) c_all
+  // is one [batch, H] state that starts as c0 and is updated in place (ending as c_n), and
+  // gates is one step's [batch, 4H] workspace.
+  bool save_steps;
   const char* grad_h_all;  // backward: gradient of h_all, or null
   char* grad_gates;        // backward: [steps, batch, NG * H], the gradient of x_gates
   char* grad_hidden_gates; // backward, GRU: [steps, batch, 3H], the gradient of h W_hh^T + b_hh (its n

@@ -143,10 +143,12 @@ std::tuple<Array, Array, Array> attention_backward(const Array& grad_out, const 
 // biases (the GRU's b_hn apart). Forward returns (h_all, c_all (LSTM; else empty), the saved
 // gates (LSTM, GRU; else empty)). The backward returns (the gradient of x_gates, that of
 // h W_hh^T + b_hh (the GRU's own; the same array otherwise), the gradients of h0 and c0).
-// With batch_sizes (packed sequences), every per-step array is [rows, width] instead.
+// With batch_sizes (packed sequences), every per-step array is [rows, width] instead. Without
+// save_steps (inference) the forward returns c_n [batch, H] in place of c_all, and no gates.
 std::tuple<Array, Array, Array> recurrent_forward(RecurrentCell cell, const Array& x_gates, const Array& w_hh,
                                                   const Array* b_hn, const Array& h0, const Array* c0, bool reverse,
-                                                  const std::vector<int64_t>* batch_sizes = nullptr);
+                                                  const std::vector<int64_t>* batch_sizes = nullptr,
+                                                  bool save_steps = true);
 std::tuple<Array, Array, Array, Array> recurrent_backward(RecurrentCell cell, const Array* grad_h_all,
                                                           const Array& grad_hn, const Array* grad_cn, const Array& w_hh,
                                                           const Array& h0, const Array& h_all, const Array* c0,

@@ -159,6 +159,33 @@ def test_kernel_entry_checks_batch_sizes():
 
 
 @pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("packed", [False, True])
+def test_inference_gives_the_same_bits_without_keeping_the_steps(cell, reverse, packed):
+    # Under no_grad the kernel keeps one c state (updated in place) and one step's gates
+    # instead of every step's: the same arithmetic, so the same bits.
+    if packed:
+        t, batch_sizes, _ = _packed_layer(cell, heron.float32, (6, 6, 4, 3, 3, 1, 1), 5, 70)
+    else:
+        t, batch_sizes = _layer(cell, heron.float32, 6, 7, 5, 70), None
+    with heron.no_grad():
+        inference = _fused_layer(cell, t, reverse, batch_sizes)
+    training = _fused_layer(cell, t, reverse, batch_sizes)
+    assert training[0].grad_fn is not None and inference[0].grad_fn is None
+    for a, b in zip(inference, training):
+        assert np.array_equal(a.numpy(), b.detach().numpy())
+
+
+def test_inference_kernel_returns_the_final_cell_state_and_a_step_of_workspace():
+    x_gates, w_hh, h0, c0 = heron.randn(5, 3, 8), heron.randn(8, 2), heron.randn(3, 2), heron.randn(3, 2)
+    h_all, c_n, gates = heron._C.recurrent_forward("lstm", x_gates._a, w_hh._a, None, h0._a, c0._a, False,
+                                                   save_steps=False)
+    _, c_all, saved = heron._C.recurrent_forward("lstm", x_gates._a, w_hh._a, None, h0._a, c0._a, False)
+    assert list(c_n.shape) == [3, 2] and list(gates.shape) == [3, 8] and list(saved.shape) == [5, 3, 8]
+    assert np.array_equal(heron.Tensor._wrap(c_n).numpy(), heron.Tensor._wrap(c_all).numpy()[-1])
+
+
+@pytest.mark.parametrize("cell", CELLS)
 def test_without_biases(cell):
     t = _layer(cell, heron.float64, 5, 2, 3, 6, bias=False)
     weights = _weights(cell, heron.float64, 5, 2, 6)

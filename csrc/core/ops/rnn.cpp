@@ -100,7 +100,7 @@ bool saves_gates(RecurrentCell cell) { return cell == RecurrentCell::Lstm || cel
 
 std::tuple<Array, Array, Array> recurrent_forward(RecurrentCell cell, const Array& x_gates, const Array& w_hh,
                                                   const Array* b_hn, const Array& h0, const Array* c0, bool reverse,
-                                                  const std::vector<int64_t>* batch_sizes) {
+                                                  const std::vector<int64_t>* batch_sizes, bool save_steps) {
   const RecurrentDims d = check_recurrent(cell, x_gates, w_hh, h0, batch_sizes);
   const DType dtype = x_gates.dtype();
   check_needed(cell, "c0", c0, is_lstm(cell), {d.batch, d.hidden}, dtype);
@@ -110,10 +110,14 @@ std::tuple<Array, Array, Array> recurrent_forward(RecurrentCell cell, const Arra
   const Array c = c0 ? contiguous(*c0) : Array(), bias = b_hn ? contiguous(*b_hn) : Array();
   const Shape seq = d.per_step(d.hidden);
   Array h_all = Array::empty(seq, dtype);
-  Array c_all = Array::empty(is_lstm(cell) ? seq : Shape{0}, dtype);
-  Array gates = Array::empty(saves_gates(cell) ? d.per_step(4 * d.hidden) : Shape{0}, dtype);
+  // Not kept for a backward: c is one state updated in place (c0 in, c_n out), the gates one
+  // step's workspace.
+  Array c_all = !is_lstm(cell) ? Array::empty({0}, dtype) : save_steps ? Array::empty(seq, dtype) : clone(c);
+  const Shape gate_shape = save_steps ? d.per_step(4 * d.hidden) : Shape{d.batch, 4 * d.hidden};
+  Array gates = Array::empty(saves_gates(cell) ? gate_shape : Shape{0}, dtype);
   if (h_all.numel() == 0) return {h_all, c_all, gates};
   RecurrentParams p = base_params(cell, d, dtype, reverse);
+  p.save_steps = save_steps;
   p.x_gates = xg.data(), p.w_hh = w.data(), p.h0 = h.data(), p.c0 = c0 ? c.data() : nullptr;
   p.b_hn = b_hn ? bias.data() : nullptr;
   p.gates = saves_gates(cell) ? gates.data() : nullptr, p.h_all = h_all.data(), p.c_all = is_lstm(cell) ? c_all.data() : nullptr;

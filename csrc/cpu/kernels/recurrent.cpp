@@ -135,7 +135,17 @@ struct Layer {
     return reinterpret_cast<const T*>(initial) + b * H;
   }
   const T* prev_h(int64_t step, int64_t b) const { return prev_state(p.h_all, p.h0, step, b); }
-  const T* prev_c(int64_t step, int64_t b) const { return prev_state(p.c_all, p.c0, step, b); }
+  const T* prev_c(int64_t step, int64_t b) const {
+    return p.save_steps || p.backward ? prev_state(p.c_all, p.c0, step, b) : c_out(step) + b * H;
+  }
+  // Where the s-th step's c and gates go in the forward: per step, or in the single state and
+  // workspace when the steps are not kept (a row's c_{t-1} is then overwritten by its c_t).
+  T* c_out(int64_t step) const {
+    return p.save_steps ? at(p.c_all, time_of(step), H) : reinterpret_cast<T*>(p.c_all);
+  }
+  T* gates_out(int64_t step) const {
+    return p.save_steps ? at(p.gates, time_of(step), S) : reinterpret_cast<T*>(p.gates);
+  }
 };
 
 // Packed W_hh. Each block of n hidden units becomes slabs (one per gate forward, one for all
@@ -328,7 +338,7 @@ void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
   }
   // gates[:, gate*H + j0 : j1] = x part + h_prev W_hh^T for the gates whose hidden part adds
   // (the LSTM's four, the GRU's r and z); the GRU's n gate keeps its hidden part apart, at 3H.
-  T* gates = L.at(L.p.gates, t, S);
+  T* gates = L.gates_out(step);
   const int summed = L.cell == RecurrentCell::Lstm ? 4 : 2;
   for (int gate = 0; gate < summed; ++gate) {
     const int64_t col = gate * H + j0;
@@ -354,7 +364,7 @@ void forward_block(const Layer<T>& L, int64_t step, int64_t block) {
     }
     return;
   }
-  T* c_out = L.at(L.p.c_all, t, H);
+  T* c_out = L.c_out(step);
   for (int64_t b = 0; b < B; ++b) {
     T* g = gates + b * S;
     for (int64_t j = j0; j < j1; j += kLanes) {

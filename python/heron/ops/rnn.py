@@ -46,15 +46,25 @@ def fused_recurrent(cell, x_gates, w_hh, h0, reverse, twin, c0=None, b_hn=None, 
     if cell not in CELLS:
         raise ValueError(f"unknown recurrent cell {cell!r}: expected one of {', '.join(CELLS)}")
     sizes = None if batch_sizes is None else [int(n) for n in batch_sizes]
-    return RecurrentSequence.apply(x_gates, w_hh, h0, c0, b_hn, cell, bool(reverse), twin, sizes)
+    operands = (x_gates, w_hh, h0, c0, b_hn)
+    if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in operands):
+        return RecurrentSequence.apply(*operands, cell, bool(reverse), twin, sizes)
+    # Inference: no graph, and the kernel keeps only the current c and one step's gates.
+    h_all, c_n, _ = _forward(cell, *operands, bool(reverse), sizes, save_steps=False)
+    h_n = _final_rows(h_all, h0, reverse, sizes)(h_all, h0)
+    return (h_all, h_n) if cell != "lstm" else (h_all, h_n, c_n)
+
+
+def _forward(cell, x_gates, w_hh, h0, c0, b_hn, reverse, batch_sizes, save_steps):
+    return tuple(wrap(a) for a in _C.recurrent_forward(
+        cell, x_gates._a, w_hh._a, None if b_hn is None else b_hn._a, h0._a, None if c0 is None else c0._a,
+        reverse, batch_sizes, save_steps))
 
 
 class RecurrentSequence(Function):
     @staticmethod
     def forward(ctx, x_gates, w_hh, h0, c0, b_hn, cell, reverse, twin, batch_sizes):
-        h_all, c_all, gates = (wrap(a) for a in _C.recurrent_forward(
-            cell, x_gates._a, w_hh._a, None if b_hn is None else b_hn._a, h0._a, None if c0 is None else c0._a,
-            reverse, batch_sizes))
+        h_all, c_all, gates = _forward(cell, x_gates, w_hh, h0, c0, b_hn, reverse, batch_sizes, save_steps=True)
         final = _final_rows(h_all, h0, reverse, batch_sizes)
         ctx.save_for_backward(x_gates, w_hh, h0, c0, b_hn, h_all, c_all if cell == "lstm" else None,
                               gates if cell in ("lstm", "gru") else None)
