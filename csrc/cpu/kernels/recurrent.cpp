@@ -85,12 +85,6 @@ struct Lanes<double> {
   using V = double;
   static constexpr int64_t kCount = 1;
 };
-inline vf load_vector(const float* p) {
-  vf v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline double load_vector(const double* p) { return *p; }
 inline vf splat_lanes(float x) { return splat(x); }
 inline double splat_lanes(double x) { return x; }
 
@@ -228,7 +222,7 @@ void slab_tile(int64_t depth, const T* a, int64_t lda, const T* slab, int64_t co
   }
   for (int64_t k = 0; k < depth; ++k) {
     Vec wv[V];
-    for (int v = 0; v < V; ++v) wv[v] = load_vector(w[v] + k * P);
+    for (int v = 0; v < V; ++v) wv[v] = load_lanes(w[v] + k * P, L);
     for (int r = 0; r < R; ++r) {
       const Vec x = splat_lanes(a[r * lda + k]);
       for (int v = 0; v < V; ++v) acc[r][v] += x * wv[v];
